@@ -1,0 +1,126 @@
+"""Settings, read from the environment; every setting has an embedded default for development.
+
+`create_app()` picks the class named by `APP_CONFIG` (development | production | testing),
+falling back to `FLASK_ENV`, then development.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style and bare postgresql:// URLs should use psycopg 3, the driver we pin.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _development_secret_key() -> str:
+    """A key generated once into instance/ so sessions survive restarts in development."""
+    key_file = INSTANCE_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+        _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SEARCH_INDEX_DIR = _env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search_index"))
+    UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    REDIS_URL = _env("REDIS_URL")
+    # Optional JSON file replacing the default districts / technology fields (see README).
+    TAXONOMY_FILE = _env("TAXONOMY_FILE")
+
+    MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 20)
+    MAX_CONTENT_LENGTH = (_env_int("MAX_UPLOAD_MB", 20) + 1) * 1024 * 1024
+    PASSWORD_MIN_LENGTH = 8
+    PER_PAGE = 20
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "20 per minute")
+    LOGIN_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
+    REGISTER_LIMIT_PER_ADDRESS = _env("REGISTER_LIMIT_PER_ADDRESS", "10 per hour")
+
+    WTF_CSRF_CHECK_DEFAULT = False  # checked in a before_request hook, unless a bearer token authenticates
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    JSON_AS_ASCII = False
+    LOAD_DEMO = False
+
+    @property
+    def RATELIMIT_STORAGE_URI(self) -> str:  # noqa: N802 - Flask config key
+        return self.REDIS_URL or "memory://"
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = _env("SECRET_KEY")
+    LOAD_DEMO = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SECRET_KEY = _env("SECRET_KEY")
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SQLALCHEMY_DATABASE_URI = _normalise_db_url(_env("TEST_DATABASE_URL", "sqlite://"))
+    RATELIMIT_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    name = name or _env("APP_CONFIG") or _env("FLASK_ENV") or "development"
+    if name not in CONFIGS:
+        raise RuntimeError(f"Unknown configuration {name!r}; use one of {', '.join(CONFIGS)}")
+    config = CONFIGS[name]()
+    if config.SECRET_KEY is None:
+        if name == "production":
+            raise RuntimeError("SECRET_KEY must be set in the environment for the production configuration")
+        config.SECRET_KEY = _development_secret_key()
+    return config
+
+

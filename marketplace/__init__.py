@@ -1,0 +1,169 @@
+"""科技淘宝 — the Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import current_user
+
+from config import BASE_DIR, Config, load_config
+
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: str | Config | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    cfg = config if isinstance(config, Config) else load_config(config)
+    app.config.from_object(cfg)
+    app.config["RATELIMIT_STORAGE_URI"] = cfg.RATELIMIT_STORAGE_URI
+    app.config.update(overrides)
+    for key in ("UPLOAD_DIR", "SEARCH_INDEX_DIR"):
+        Path(app.config[key]).mkdir(parents=True, exist_ok=True)
+
+    from .core.taxonomy import load_taxonomy
+
+    app.extensions["taxonomy"] = load_taxonomy(app.config.get("TAXONOMY_FILE"))
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - every model registered before migrations look
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    from .accounts.services import load_user_for_session
+
+    login_manager.user_loader(load_user_for_session)
+
+    @app.before_request
+    def authenticate_bearer_or_check_csrf():
+        """A bearer token authenticates API calls and exempts them from CSRF (a browser cannot
+        be tricked into sending one); cookie sessions always get the CSRF check."""
+        from .api.auth import bearer_token, load_bearer_user
+
+        token = bearer_token()
+        if token is not None:
+            user = load_bearer_user(token)
+            if user is not None:
+                g._login_user = user  # Flask-Login's per-request user; the session is untouched
+                g.token_auth = True
+                return None
+            from .api.errors import json_error
+
+            return json_error(401, "unauthorized", "API 令牌无效、已吊销或账号已停用")
+        if app.config.get("WTF_CSRF_ENABLED", True) and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            csrf.protect()
+        return None
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .admin.views import bp as admin_bp
+    from .api import bp as api_bp
+    from .listings.views import bp as listings_bp
+    from .main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(listings_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from .core.errors import ServiceError
+
+    messages = {
+        400: "请求有误",
+        401: "请先登录",
+        403: "您没有权限访问此页面",
+        404: "页面不存在",
+        405: "不支持的请求方式",
+        413: "上传的文件太大",
+        429: "操作过于频繁，请稍后再试",
+        500: "服务器出错了，我们已记录此问题，请稍后再试",
+    }
+
+    def render_error(status: int, message: str, code: str | None = None, fields=None):
+        if wants_json():
+            from .api.errors import json_error
+
+            return json_error(status, code or _code_for(status), message, fields)
+        return render_template("errors/error.html", status=status, message=message), status
+
+    for status, message in messages.items():
+        app.register_error_handler(status, lambda exc, s=status, m=message: render_error(s, m))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, "页面已过期或请求来源无法验证（CSRF），请刷新页面后重试", "csrf_failed")
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return render_error(exc.status, exc.message, exc.code, exc.fields)
+
+    @app.errorhandler(429)
+    def rate_limited(exc):
+        return render_error(429, messages[429])
+
+
+def _code_for(status: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "validation_failed",
+            429: "rate_limited"}.get(status, "server_error")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .core import policy
+    from .core.money import format_yuan
+    from .core.taxonomy import (
+        BrokerLevel, DemandType, IPType, ListingStatus, Maturity, OrgType, Role, TransferMode,
+    )
+    from .core.timeutil import format_local
+
+    app.jinja_env.filters["local_time"] = format_local
+    app.jinja_env.filters["yuan"] = format_yuan
+
+    @app.context_processor
+    def inject():
+        return {
+            "taxonomy": app.extensions["taxonomy"],
+            "policy": policy,
+            "enums": {
+                "OrgType": OrgType, "Role": Role, "BrokerLevel": BrokerLevel, "Maturity": Maturity,
+                "IPType": IPType, "TransferMode": TransferMode, "DemandType": DemandType,
+                "ListingStatus": ListingStatus,
+            },
+            "current_user": current_user,
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

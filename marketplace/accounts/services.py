@@ -1,0 +1,432 @@
+"""Organisations, users, memberships, passwords and API tokens. Services flush; the caller
+(view, API or CLI) commits once per unit of work."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..core import audit, policy
+from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from ..core.taxonomy import BrokerLevel, MembershipStatus, OrgType, Role
+from ..core.timeutil import utcnow
+from ..core.validators import validate_phone, validate_uscc
+from ..extensions import db
+from .models import ApiToken, Organization, User
+
+TOKEN_PREFIX = "kjtb_"
+
+
+def taxonomy():
+    return current_app.extensions["taxonomy"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Organisations
+
+
+def find_org(name: str) -> Organization | None:
+    return db.session.scalar(select(Organization).where(Organization.name == name.strip()))
+
+
+def get_org(org_id: int) -> Organization:
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        raise NotFound("机构不存在")
+    return org
+
+
+def clean_org(data: dict[str, Any], existing: Organization | None = None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    name = (data.get("name") or "").strip()
+    if not name:
+        errors["name"] = "请填写机构名称"
+    elif len(name) > 200:
+        errors["name"] = "机构名称不能超过200个字"
+    else:
+        other = find_org(name)
+        if other is not None and other is not existing:
+            errors["name"] = "该机构已在平台注册，请选择“加入已有机构”"
+    out["name"] = name
+    org_type = OrgType.parse(data.get("org_type"))
+    if org_type is None:
+        errors["org_type"] = "请选择机构类型"
+    out["org_type"] = org_type.value if org_type else None
+    uscc = (data.get("uscc") or "").strip()
+    if uscc:
+        try:
+            uscc = validate_uscc(uscc)
+        except ValueError as exc:
+            errors["uscc"] = str(exc)
+        else:
+            other = db.session.scalar(select(Organization).where(Organization.uscc == uscc))
+            if other is not None and other is not existing:
+                errors["uscc"] = f"该统一社会信用代码已被“{other.name}”使用"
+    out["uscc"] = uscc or None
+    district_raw = (data.get("district") or "").strip()
+    if district_raw:
+        district = taxonomy().parse_district(district_raw)
+        if district is None:
+            errors["district"] = "所在区县不在可选范围内"
+        out["district"] = district.code if district else None
+    else:
+        out["district"] = None
+    phone = (data.get("contact_phone") or "").strip()
+    if phone:
+        try:
+            phone = validate_phone(phone)
+        except ValueError as exc:
+            errors["contact_phone"] = str(exc)
+    out["contact_phone"] = phone or None
+    email = (data.get("contact_email") or "").strip()
+    if email:
+        try:
+            email = _normalise_email(email)
+        except ValueError as exc:
+            errors["contact_email"] = str(exc)
+    out["contact_email"] = email or None
+    for key, limit in (("address", 300), ("contact_name", 100), ("description", 5000)):
+        value = (data.get(key) or "").strip()
+        if len(value) > limit:
+            errors[key] = f"不能超过{limit}个字"
+        out[key] = value or None
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def create_org(data: dict[str, Any], actor: User | None = None, *, verified: bool = False) -> Organization:
+    org = Organization(**clean_org(data), verified=verified, verified_at=utcnow() if verified else None)
+    db.session.add(org)
+    db.session.flush()
+    audit.record(actor, "create", org, details={"name": org.name})
+    return org
+
+
+def update_org(org: Organization, data: dict[str, Any], actor: User) -> Organization:
+    if not policy.can_manage_org(actor, org):
+        raise PermissionDenied("只有机构管理员或平台管理员可以修改机构信息")
+    cleaned = clean_org({**_org_dict(org), **data}, existing=org)
+    changed = {k: v for k, v in cleaned.items() if getattr(org, k) != v}
+    if org.verified and not policy.is_admin(actor) and {"name", "uscc", "org_type"} & changed.keys():
+        raise PermissionDenied("已认证机构的名称、类型和信用代码需由平台管理员修改")
+    for key, value in changed.items():
+        setattr(org, key, value)
+    if changed:
+        audit.record(actor, "update", org, details={"fields": sorted(changed)})
+    return org
+
+
+def _org_dict(org: Organization) -> dict[str, Any]:
+    keys = ("name", "org_type", "uscc", "district", "address", "contact_name", "contact_phone",
+            "contact_email", "description")
+    return {key: getattr(org, key) for key in keys}
+
+
+def set_verified(org: Organization, verified: bool, actor: User, reason: str | None = None) -> Organization:
+    if not policy.is_admin(actor):
+        raise PermissionDenied("只有平台管理员可以认证机构")
+    if org.verified == verified:
+        raise Conflict("机构已是该认证状态")
+    org.verified = verified
+    org.verified_at = utcnow() if verified else None
+    audit.record(actor, "verify" if verified else "unverify", org,
+                 from_state="verified" if not verified else "unverified",
+                 to_state="verified" if verified else "unverified", reason=reason)
+    return org
+
+
+# ---------------------------------------------------------------------------------------------
+# Users
+
+
+def _normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError("邮箱格式不正确") from exc
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    return user
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        return f"密码至少需要{minimum}位"
+    if len(password) > 128:
+        return "密码不能超过128位"
+    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
+        return "密码需同时包含字母和数字"
+    if email and password.lower() == email.lower().split("@")[0]:
+        return "密码不能与邮箱用户名相同"
+    return None
+
+
+def hash_password(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD")
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
+
+
+ORG_ROLE_TYPES = {
+    Role.UNIVERSITY.value: {OrgType.UNIVERSITY.value, OrgType.INSTITUTE.value},
+    Role.ENTERPRISE.value: {OrgType.ENTERPRISE.value},
+    Role.BROKER.value: {OrgType.AGENCY.value, OrgType.UNIVERSITY.value, OrgType.INSTITUTE.value,
+                        OrgType.ENTERPRISE.value, OrgType.OTHER.value},
+    Role.OFFICIAL.value: {OrgType.GOVERNMENT.value},
+}
+
+
+def clean_user(data: dict[str, Any], *, require_password: bool = True) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    try:
+        out["email"] = _normalise_email(data.get("email") or "")
+    except ValueError as exc:
+        errors["email"] = str(exc)
+    else:
+        if find_user(out["email"]) is not None:
+            errors["email"] = "该邮箱已注册，请直接登录"
+    name = (data.get("name") or "").strip()
+    if not name:
+        errors["name"] = "请填写姓名"
+    elif len(name) > 100:
+        errors["name"] = "姓名不能超过100个字"
+    out["name"] = name
+    role = Role.parse(data.get("role"))
+    if role is None:
+        errors["role"] = "请选择身份"
+    out["role"] = role.value if role else None
+    phone = (data.get("phone") or "").strip()
+    if phone:
+        try:
+            phone = validate_phone(phone)
+        except ValueError as exc:
+            errors["phone"] = str(exc)
+    out["phone"] = phone or None
+    password = data.get("password") or ""
+    if require_password:
+        problem = password_problem(password, out.get("email", ""))
+        if problem:
+            errors["password"] = problem
+        elif "password_confirm" in data and data["password_confirm"] != password:
+            errors["password_confirm"] = "两次输入的密码不一致"
+    out["password"] = password
+    if role == Role.BROKER:
+        level = BrokerLevel.parse(data.get("broker_level"))
+        if level is None:
+            errors["broker_level"] = "请选择技术经纪人证书等级"
+        cert = (data.get("broker_cert_no") or "").strip()
+        if not cert:
+            errors["broker_cert_no"] = "请填写技术经纪人证书编号"
+        elif len(cert) > 64:
+            errors["broker_cert_no"] = "证书编号过长"
+        out["broker_level"] = level.value if level else None
+        out["broker_cert_no"] = cert
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def create_user(
+    data: dict[str, Any],
+    org: Organization | None = None,
+    *,
+    actor: User | None = None,
+    membership: MembershipStatus = MembershipStatus.ACTIVE,
+    manager: bool = False,
+) -> User:
+    cleaned = clean_user(data)
+    if org is not None:
+        allowed = ORG_ROLE_TYPES.get(cleaned["role"])
+        if allowed is not None and org.org_type not in allowed:
+            raise ValidationFailed({"role": f"“{Role.label_of(cleaned['role'])}”身份不能加入{org.type_label}类机构"})
+    elif cleaned["role"] in (Role.UNIVERSITY.value, Role.ENTERPRISE.value):
+        raise ValidationFailed({"organization": "高校/院所和企业成员需要选择或新建所属机构"})
+    user = User(
+        email=cleaned["email"],
+        name=cleaned["name"],
+        phone=cleaned["phone"],
+        role=cleaned["role"],
+        password_hash=hash_password(cleaned["password"]),
+        organization=org,
+        membership_status=membership.value if org is not None else None,
+        is_org_manager=manager,
+        broker_level=cleaned.get("broker_level"),
+        broker_cert_no=cleaned.get("broker_cert_no"),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor or user, "create", user, details={"role": user.role, "org": org.name if org else None})
+    return user
+
+
+def register(data: dict[str, Any]) -> User:
+    """Self-registration: with a new organisation (the user becomes its manager) or by asking to
+    join an existing one (pending until its manager or an admin approves)."""
+    role = Role.parse(data.get("role"))
+    if role in (Role.ADMIN, Role.OFFICIAL):
+        raise ValidationFailed({"role": "管理员和科技管理人员账号由平台开通，不能自行注册"})
+    mode = data.get("org_mode") or "new"
+    org: Organization | None = None
+    errors: dict[str, str] = {}
+    if mode == "existing":
+        org_id = data.get("org_id")
+        org = db.session.get(Organization, int(org_id)) if str(org_id or "").isdigit() else None
+        if org is None:
+            errors["org_id"] = "请选择要加入的机构"
+    elif mode == "new":
+        try:
+            org_data = {key.removeprefix("org_"): value for key, value in data.items() if key.startswith("org_")}
+            clean_org(org_data)
+        except ValidationFailed as exc:
+            errors.update({f"org_{key}": msg for key, msg in exc.fields.items()})
+    elif mode != "none":
+        errors["org_mode"] = "请选择机构"
+    try:
+        clean_user(data)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
+    if mode == "new":
+        org_data = {key.removeprefix("org_"): value for key, value in data.items() if key.startswith("org_")}
+        org = create_org(org_data)
+        user = create_user(data, org, membership=MembershipStatus.ACTIVE, manager=True)
+    elif mode == "existing":
+        user = create_user(data, org, membership=MembershipStatus.PENDING)
+        audit.record(user, "join_request", user, to_state=MembershipStatus.PENDING.value,
+                     details={"org_id": org.id, "org": org.name})
+    else:
+        user = create_user(data, None)
+    return user
+
+
+def decide_membership(member: User, approve: bool, actor: User, reason: str | None = None) -> User:
+    if member.organization is None or not policy.can_manage_org(actor, member.organization):
+        raise PermissionDenied("只有该机构的管理员或平台管理员可以审批加入申请")
+    if member.membership_status != MembershipStatus.PENDING:
+        raise Conflict("该申请已处理")
+    new = MembershipStatus.ACTIVE if approve else MembershipStatus.REJECTED
+    audit.record(actor, "join_approve" if approve else "join_reject", member,
+                 from_state=member.membership_status, to_state=new.value, reason=reason,
+                 details={"org_id": member.organization_id})
+    member.membership_status = new.value
+    return member
+
+
+def pending_members(org: Organization) -> list[User]:
+    stmt = select(User).where(User.organization_id == org.id,
+                              User.membership_status == MembershipStatus.PENDING.value).order_by(User.id)
+    return list(db.session.scalars(stmt))
+
+
+def authenticate(email: str, password: str) -> User:
+    user = find_user(email or "")
+    # Same message for unknown email and wrong password, so accounts cannot be enumerated.
+    if user is None or not check_password_hash(user.password_hash, password or ""):
+        raise ServiceError("邮箱或密码错误", {"password": "邮箱或密码错误"})
+    if user.is_disabled:
+        raise PermissionDenied("该账号已被停用，请联系平台管理员")
+    user.last_login_at = utcnow()
+    return user
+
+
+def change_password(user: User, old: str, new: str, confirm: str | None = None) -> None:
+    errors: dict[str, str] = {}
+    if not check_password_hash(user.password_hash, old or ""):
+        errors["old_password"] = "原密码不正确"
+    problem = password_problem(new or "", user.email)
+    if problem:
+        errors["new_password"] = problem
+    elif confirm is not None and confirm != new:
+        errors["confirm"] = "两次输入的新密码不一致"
+    if errors:
+        raise ValidationFailed(errors)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    audit.record(user, "change_password", user)
+
+
+def reset_password(user: User, actor: User) -> str:
+    """Admin reset: a new random password, returned once to show to the admin."""
+    if not policy.is_admin(actor):
+        raise PermissionDenied("只有平台管理员可以重置密码")
+    new = secrets.token_urlsafe(9) + "7a"
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    audit.record(actor, "reset_password", user)
+    return new
+
+
+def set_disabled(user: User, disabled: bool, actor: User, reason: str | None = None) -> User:
+    if not policy.is_admin(actor):
+        raise PermissionDenied("只有平台管理员可以停用账号")
+    if user.id == actor.id:
+        raise Conflict("不能停用自己的账号")
+    if user.is_disabled == disabled:
+        raise Conflict("账号已是该状态")
+    user.is_disabled = disabled
+    user.session_version += 1
+    audit.record(actor, "disable" if disabled else "enable", user, reason=reason)
+    return user
+
+
+def load_user_for_session(user_id: str) -> User | None:
+    """Flask-Login's user loader: 'id:version' so a password change ends other sessions."""
+    raw_id, _, version = user_id.partition(":")
+    if not raw_id.isdigit():
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or str(user.session_version) != version or user.is_disabled:
+        return None
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# API tokens
+
+
+def create_token(user: User, name: str = "", actor: User | None = None) -> str:
+    """A new token; only its hash is stored, so the plain value is returned this once."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name[:100], prefix=plain[:12], token_hash=ApiToken.hash(plain))
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor or user, "token_create", token, details={"user_id": user.id, "prefix": token.prefix})
+    return plain
+
+
+def user_for_token(plain: str) -> User | None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain)))
+    if token is None or token.revoked_at is not None or token.user.is_disabled:
+        return None
+    token.last_used_at = utcnow()
+    return token.user
+
+
+def revoke_token(token: ApiToken, actor: User) -> None:
+    if token.user_id != actor.id and not policy.is_admin(actor):
+        raise PermissionDenied()
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "token_revoke", token, details={"prefix": token.prefix})
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))

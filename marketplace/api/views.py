@@ -1,0 +1,1 @@
+"""Placeholder; the API endpoints are written in their own modules."""

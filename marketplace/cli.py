@@ -1,0 +1,12 @@
+"""Registers every domain's command group on the app (`flask --app wsgi --help`)."""
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from .accounts.cli import orgs_cli, users_cli
+    from .demo import demo_cli
+    from .listings.cli import listings_cli
+
+    for group in (orgs_cli, users_cli, listings_cli, demo_cli):
+        app.cli.add_command(group)

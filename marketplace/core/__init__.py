@@ -1,0 +1,1 @@
+"""Shared by every domain: taxonomy, validators, money, time, errors, audit, policy, pagination."""

@@ -1,0 +1,92 @@
+"""The audit trail: who did what to which object, when, from which state to which, and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .timeutil import utcnow
+
+
+class AuditLog(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int | None]
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+ACTION_LABELS = {
+    "submit": "提交审核",
+    "approve": "审核通过",
+    "reject": "驳回",
+    "withdraw": "撤回",
+    "close": "关闭",
+    "expire": "到期",
+    "reopen": "重新编辑",
+    "create": "创建",
+    "update": "修改",
+    "import": "批量导入",
+    "verify": "认证机构",
+    "unverify": "取消认证",
+    "join_request": "申请加入机构",
+    "join_approve": "批准加入",
+    "join_reject": "拒绝加入",
+    "disable": "停用账号",
+    "enable": "启用账号",
+    "reset_password": "重置密码",
+    "change_password": "修改密码",
+    "token_create": "创建 API 令牌",
+    "token_revoke": "吊销 API 令牌",
+    "login": "登录",
+    "attach": "上传附件",
+    "detach": "删除附件",
+}
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: Any = None,
+    *,
+    object_type: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Add an audit row to the current transaction (the caller commits)."""
+    entry = AuditLog(
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        object_type=object_type or (getattr(obj, "AUDIT_TYPE", None) or type(obj).__name__.lower()),
+        object_id=getattr(obj, "id", None),
+        from_state=str(from_state) if from_state is not None else None,
+        to_state=str(to_state) if to_state is not None else None,
+        reason=reason,
+        details=details,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def history(obj: Any) -> list[AuditLog]:
+    object_type = getattr(obj, "AUDIT_TYPE", None) or type(obj).__name__.lower()
+    stmt = (
+        select(AuditLog)
+        .where(AuditLog.object_type == object_type, AuditLog.object_id == obj.id)
+        .order_by(AuditLog.created_at, AuditLog.id)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,5 @@
+"""Imports every model so that Alembic and `db.metadata` see the whole schema."""
+
+from .accounts.models import ApiToken, Organization, User  # noqa: F401
+from .core.audit import AuditLog  # noqa: F401
+from .listings.models import Achievement, AchievementPatent, Attachment, Demand  # noqa: F401
