@@ -55,6 +55,9 @@ def app(tmp_path_factory) -> Iterator[Flask]:
         upgrade()  # the real migrations, never create_all
         _db.session.remove()
     yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
