@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
+    from .imports.views import bp as imports_bp
     from .listings.views import bp as listings_bp
     from .main.views import bp as main_bp
 
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(listings_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

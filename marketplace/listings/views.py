@@ -32,8 +32,3 @@ def mine():
 @bp.route("/<any(achievements,demands):kinds>/new", methods=["GET", "POST"])
 def new(kinds):
     return "n"
-
-
-@bp.route("/import", methods=["GET", "POST"])
-def import_upload():
-    return "i"
