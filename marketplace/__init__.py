@@ -54,6 +54,17 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.user_loader(load_user_for_session)
 
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import flash, redirect, url_for
+
+        if wants_json():
+            from .api.errors import json_error
+
+            return json_error(401, "unauthorized", "请提供有效的 API 令牌（Authorization: Bearer …）或先登录")
+        flash("请先登录", "warning")
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
     @app.before_request
     def authenticate_bearer_or_check_csrf():
         """A bearer token authenticates API calls and exempts them from CSRF (a browser cannot
