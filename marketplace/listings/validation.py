@@ -151,8 +151,8 @@ def clean_achievement(data: dict[str, Any]) -> dict[str, Any]:
         if number not in numbers:
             numbers.append(number)
     out["patent_numbers"] = numbers
-    if out["ip_type"] in (IPType.INVENTION, IPType.UTILITY, IPType.DESIGN) and not numbers and "patent_numbers" not in errors:
-        errors["patent_numbers"] = "知识产权类型为专利时，请至少填写一个专利号"
+    if numbers and out["ip_type"] and not IPType(out["ip_type"]).is_patent:
+        errors["patent_numbers"] = f"知识产权类型为“{IPType.label_of(out['ip_type'])}”时不应填写专利号，请核对类型"
     modes = []
     for raw in split_list(data.get("transfer_modes")):
         mode = TransferMode.parse(raw)
