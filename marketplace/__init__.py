@@ -71,6 +71,10 @@ def register_extensions(app: Flask) -> None:
         be tricked into sending one); cookie sessions always get the CSRF check."""
         from .api.auth import bearer_token, load_bearer_user
 
+        # `g` lives in the app context, which a request reuses when one is already pushed (a
+        # test's, a CLI's): never let the previous request's user carry over.
+        g.pop("_login_user", None)
+        g.pop("token_auth", None)
         token = bearer_token()
         if token is not None:
             user = load_bearer_user(token)

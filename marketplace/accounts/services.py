@@ -292,10 +292,10 @@ def register(data: dict[str, Any]) -> User:
             errors["org_id"] = "请选择要加入的机构"
     elif mode == "new":
         try:
-            org_data = {key.removeprefix("org_"): value for key, value in data.items() if key.startswith("org_")}
-            clean_org(org_data)
+            clean_org(_new_org_data(data))
         except ValidationFailed as exc:
-            errors.update({f"org_{key}": msg for key, msg in exc.fields.items()})
+            # Form keys are org_<field>; "org_type" is both the form key and the field name.
+            errors.update({key if key.startswith("org_") else f"org_{key}": msg for key, msg in exc.fields.items()})
     elif mode != "none":
         errors["org_mode"] = "请选择机构"
     try:
@@ -305,8 +305,7 @@ def register(data: dict[str, Any]) -> User:
     if errors:
         raise ValidationFailed(errors)
     if mode == "new":
-        org_data = {key.removeprefix("org_"): value for key, value in data.items() if key.startswith("org_")}
-        org = create_org(org_data)
+        org = create_org(_new_org_data(data))
         user = create_user(data, org, membership=MembershipStatus.ACTIVE, manager=True)
     elif mode == "existing":
         user = create_user(data, org, membership=MembershipStatus.PENDING)
@@ -315,6 +314,16 @@ def register(data: dict[str, Any]) -> User:
     else:
         user = create_user(data, None)
     return user
+
+
+def _new_org_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The new organisation's fields from registration input, where each is prefixed org_
+    (org_name, org_type, org_uscc ...); org_mode and org_id are not organisation fields."""
+    org_data = {key.removeprefix("org_"): value for key, value in data.items()
+                if key.startswith("org_") and key not in ("org_mode", "org_id")}
+    if "type" in org_data:
+        org_data.setdefault("org_type", org_data.pop("type"))
+    return org_data
 
 
 def decide_membership(member: User, approve: bool, actor: User, reason: str | None = None) -> User:
