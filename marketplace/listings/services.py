@@ -6,6 +6,7 @@ and writes an audit record. Services flush; the caller commits once."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -233,7 +234,9 @@ def expire_due_demands(today: date | None = None) -> int:
 
 def record_view(listing: Listing) -> None:
     model = type(listing)
-    db.session.execute(update(model).where(model.id == listing.id).values(view_count=model.view_count + 1))
+    # Naming updated_at keeps its onupdate from firing: a visit is not an edit.
+    db.session.execute(update(model).where(model.id == listing.id)
+                       .values(view_count=model.view_count + 1, updated_at=model.updated_at))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,8 +281,11 @@ def listing_query(kind: str, f: ListingFilter, *, public: bool = True):
         for term in f.q.split()[:8]:
             like = f"%{_escape_like(term)}%"
             text_col = model.summary if model is Achievement else model.description
+            # JSON columns hold non-ASCII keywords \u-escaped (json.dumps' default): match that form too.
+            json_like = f"%{_escape_like(json.dumps(term)[1:-1])}%"
+            keywords = cast(model.keywords, String)
             stmt = stmt.where(or_(model.title.ilike(like, escape="\\"), text_col.ilike(like, escape="\\"),
-                                  cast(model.keywords, String).ilike(like, escape="\\")))
+                                  keywords.ilike(like, escape="\\"), keywords.ilike(json_like, escape="\\")))
     if f.field:
         taxonomy = current_app.extensions["taxonomy"]
         stmt = stmt.where(model.field_code.in_(taxonomy.field_and_descendants(f.field)))
