@@ -6,6 +6,7 @@ falling back to `FLASK_ENV`, then development.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -51,7 +52,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # JSON columns (keywords, transfer modes) keep Chinese readable, so SQL LIKE filters match it.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_serializer": lambda obj: json.dumps(obj, ensure_ascii=False)}
     SEARCH_INDEX_DIR = _env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search_index"))
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     REDIS_URL = _env("REDIS_URL")

@@ -175,6 +175,27 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
 
     rng = random.Random(2026)
     counts = {"achievements": 0, "demands": 0, "papers": 0, "rejected": 0}
+    rows = [r for r in _read_jsonl(source / "csl" / "csl_papers.jsonl", None) if r["discipline"] in CSL_FIELD]
+    rows = rows[: papers or 0] if papers is not None else rows
+    with click.progressbar(rows, label="科研成果（CSL 论文摘要）", file=click.get_text_stream("stderr")) as bar:
+        for i, row in enumerate(bar):
+            owner = users[["univ", "ocean", "agri"][i % 3]]
+            data = {
+                "title": row["title"][:200],
+                "summary": row["abstract"],
+                "field": CSL_FIELD[row["discipline"]],
+                "keywords": row["keywords"][:10],
+                "maturity": "research",
+                "ip_type": "non_patent",
+                "transfer_modes": ["co_develop", "license"],
+                "price": "面议",
+                "contact_name": owner.name.split(" ")[-1],
+                "contact_phone": "0633-8000000",
+            }
+            counts["rejected"] += not _create(owner, admin, "achievement", data, f"csl:{row['id']}", publish=True)
+            counts["papers"] += 1
+            if i % 200 == 199:
+                db.session.commit()
     rows = _read_jsonl(source / "techmarket_51jishu" / "achievements.jsonl", achievements)
     with click.progressbar(rows, label="科技成果", file=click.get_text_stream("stderr")) as bar:
         for i, row in enumerate(bar):
@@ -218,27 +239,6 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
             counts["rejected"] += not _create(owner, admin, "demand", data, f"51jishu:{row['id']}",
                                               publish=i % 30 != 29)
             counts["demands"] += 1
-            if i % 200 == 199:
-                db.session.commit()
-    rows = [r for r in _read_jsonl(source / "csl" / "csl_papers.jsonl", None) if r["discipline"] in CSL_FIELD]
-    rows = rows[: papers or 0] if papers is not None else rows
-    with click.progressbar(rows, label="科研成果（CSL 论文摘要）", file=click.get_text_stream("stderr")) as bar:
-        for i, row in enumerate(bar):
-            owner = users[["univ", "ocean", "agri"][i % 3]]
-            data = {
-                "title": row["title"][:200],
-                "summary": row["abstract"],
-                "field": CSL_FIELD[row["discipline"]],
-                "keywords": row["keywords"][:10],
-                "maturity": "research",
-                "ip_type": "non_patent",
-                "transfer_modes": ["co_develop", "license"],
-                "price": "面议",
-                "contact_name": owner.name.split(" ")[-1],
-                "contact_phone": "0633-8000000",
-            }
-            counts["rejected"] += not _create(owner, admin, "achievement", data, f"csl:{row['id']}", publish=True)
-            counts["papers"] += 1
             if i % 200 == 199:
                 db.session.commit()
     # A draft of the unverified organisation shows the verification rule in the demo.

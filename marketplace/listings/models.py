@@ -60,6 +60,18 @@ class ListingMixin:
     def is_published(self) -> bool:
         return self.status == ListingStatus.PUBLISHED
 
+    @property
+    def source_credit(self) -> str | None:
+        """Where third-party demo text came from, to be shown beside it (never as our content)."""
+        prefix = (getattr(self, "source_ref", None) or "").split(":", 1)[0]
+        return SOURCE_CREDITS.get(prefix)
+
+
+SOURCE_CREDITS = {
+    "51jishu": "文字取自 51jishu.com 公开的科技成果/技术需求信息（经 GitHub 项目 sbx0/Zhibei 整理，Apache-2.0）",
+    "csl": "文字取自 CSL 中文科技文献数据集的论文摘要（Li et al., COLING 2022，Apache-2.0）",
+}
+
 
 class Achievement(ListingMixin, db.Model):
     __tablename__ = "achievements"

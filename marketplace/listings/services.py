@@ -6,7 +6,6 @@ and writes an audit record. Services flush; the caller commits once."""
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -281,11 +280,9 @@ def listing_query(kind: str, f: ListingFilter, *, public: bool = True):
         for term in f.q.split()[:8]:
             like = f"%{_escape_like(term)}%"
             text_col = model.summary if model is Achievement else model.description
-            # JSON columns hold non-ASCII keywords \u-escaped (json.dumps' default): match that form too.
-            json_like = f"%{_escape_like(json.dumps(term)[1:-1])}%"
-            keywords = cast(model.keywords, String)
+            # JSON is stored with ensure_ascii=False (config.py), so Chinese keywords match as written.
             stmt = stmt.where(or_(model.title.ilike(like, escape="\\"), text_col.ilike(like, escape="\\"),
-                                  keywords.ilike(like, escape="\\"), keywords.ilike(json_like, escape="\\")))
+                                  cast(model.keywords, String).ilike(like, escape="\\")))
     if f.field:
         taxonomy = current_app.extensions["taxonomy"]
         stmt = stmt.where(model.field_code.in_(taxonomy.field_and_descendants(f.field)))
