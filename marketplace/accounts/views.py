@@ -342,11 +342,13 @@ def org_manage():
 @login_required
 def decide_member(user_id: int):
     member = services.get_user(user_id)
+    actor = _me()
+    if member.organization is None or not policy.can_manage_org(actor, member.organization):
+        raise PermissionDenied("只有该机构的管理员或平台管理员可以审批加入申请")
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         raise ServiceError("请选择批准或拒绝")
     reason = (request.form.get("reason") or "").strip()[:1000] or None
-    actor = _me()
     services.decide_membership(member, decision == "approve", actor, reason)
     db.session.commit()
     if decision == "approve":

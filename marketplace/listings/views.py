@@ -332,6 +332,9 @@ def action(kinds: str, listing_id: int, action: str):
     try:
         services.transition(listing, action, current_user, request.form.get("reason"))
         db.session.commit()
+    except PermissionDenied:
+        db.session.rollback()
+        raise  # someone who may not act at all gets the 403 page, not a flash
     except ServiceError as exc:
         db.session.rollback()
         flash(_message_of(exc), "danger")
@@ -396,6 +399,8 @@ def mine():
 @login_required
 def upload_attachment(kinds: str, listing_id: int):
     listing = services.get_listing(KINDS[kinds], listing_id)
+    if not policy.is_listing_owner(current_user, listing):
+        raise PermissionDenied("只有所属机构的成员可以上传附件")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择要上传的文件", "warning")
@@ -438,6 +443,9 @@ def delete_attachment(attachment_id: int):
     try:
         services.remove_attachment(item, current_user)
         db.session.commit()
+    except PermissionDenied:
+        db.session.rollback()
+        raise
     except ServiceError as exc:
         db.session.rollback()
         flash(_message_of(exc), "danger")

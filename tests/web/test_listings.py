@@ -630,10 +630,10 @@ def test_deleted_attachment_is_gone(db, login_as, make_user, make_achievement):
     upload(owner, listing, PDF, "将被删除.pdf")
     attachment = db.session.scalar(select(Attachment))
 
-    refused = html(
-        login_as(make_user("enterprise")).post(f"/attachments/{attachment.id}/delete", follow_redirects=True)
-    )
-    assert "只有所属机构的成员可以删除附件" in refused and "将被删除.pdf" in refused
+    refused = login_as(make_user("enterprise")).post(f"/attachments/{attachment.id}/delete")
+    assert refused.status_code == 403
+    assert "只有所属机构的成员可以删除附件" in html(refused)
+    assert "将被删除.pdf" in html(owner.get(f"/achievements/{listing.id}"))
 
     page = html(owner.post(f"/attachments/{attachment.id}/delete", follow_redirects=True))
 

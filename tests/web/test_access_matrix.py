@@ -1,0 +1,182 @@
+"""Every route × every kind of caller, asserting the access outcome.
+
+The table must name every (endpoint, method) of the URL map: a new route without an entry here
+fails `test_every_route_has_an_access_rule`.
+
+Outcomes: ok — served or handled (2xx, a redirect that is not to the login page, or a 4xx about
+the input such as 400/409/422); login — sent to log in (302 to /login, or 401 for the API);
+403 — refused; 404 — hidden."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from marketplace.accounts import services as accounts
+from marketplace.core.taxonomy import MembershipStatus
+from marketplace.extensions import db
+from marketplace.listings import services as listings
+from tests.conftest import demand_data, login
+
+ROLES = ("anonymous", "owner", "other_member", "enterprise", "broker", "official", "admin")
+PDF = b"%PDF-1.4\n%test\n"
+
+
+@dataclass
+class World:
+    users: dict
+    ids: dict
+
+
+@pytest.fixture
+def world(app, make_org, make_user, make_achievement) -> World:
+    org = make_org(org_type="university")
+    owner = make_user("university", org=org, manager=True)
+    users = {
+        "owner": owner,
+        "other_member": make_user("university"),
+        "enterprise": make_user("enterprise"),
+        "broker": make_user("broker"),
+        "official": make_user("official"),
+        "admin": make_user("admin", org=None),
+    }
+    pending = make_user("university", org=org, membership=MembershipStatus.PENDING)
+    draft = make_achievement(owner=owner, status="draft")
+    published = make_achievement(owner=owner, status="published", patent_numbers="200310102344.5")
+    pending_listing = make_achievement(owner=owner, status="pending", patent_numbers="")
+    draft_demand = listings.create_listing("demand", owner, demand_data())
+    attachment = listings.add_attachment(draft, owner, "说明书.pdf", PDF)
+    accounts.create_token(owner, "matrix")
+    db.session.commit()
+    token = accounts.tokens_of(owner)[0]
+    ids = {"org": org.id, "draft": draft.id, "published": published.id, "pending": pending_listing.id,
+           "draft_demand": draft_demand.id, "attachment": attachment.id, "pending_member": pending.id,
+           "token": token.id, "user": users["other_member"].id}
+    return World(users, ids)
+
+
+OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
+A, O, M, E, B, F, D = ROLES
+
+EVERYONE = dict.fromkeys(ROLES, OK)
+LOGGED_IN = {**EVERYONE, A: LOGIN}
+ADMIN_ONLY = {A: LOGIN, O: FORBIDDEN, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: FORBIDDEN, D: OK}
+OWNER_ONLY = {A: LOGIN, O: OK, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: FORBIDDEN, D: FORBIDDEN}
+OWNER_OR_ADMIN = {**OWNER_ONLY, D: OK}
+PRIVATE_LISTING = {A: FORBIDDEN, O: OK, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: OK, D: OK}
+LISTING_MEMBERS = {A: LOGIN, O: OK, M: OK, E: OK, B: FORBIDDEN, F: FORBIDDEN, D: FORBIDDEN}
+API_LOGGED_IN = {**EVERYONE, A: LOGIN}
+
+# (endpoint, method, url template, expected outcome per role)
+CASES = [
+    ("main.index", "GET", "/", EVERYONE),
+    ("listings.achievements", "GET", "/achievements", EVERYONE),
+    ("listings.demands", "GET", "/demands", EVERYONE),
+    ("listings.achievement_detail", "GET", "/achievements/{published}", EVERYONE),
+    ("listings.achievement_detail", "GET", "/achievements/{draft}", PRIVATE_LISTING),
+    ("listings.achievement_detail", "GET", "/achievements/999999", dict.fromkeys(ROLES, NOT_FOUND)),
+    ("listings.demand_detail", "GET", "/demands/{draft_demand}", PRIVATE_LISTING),
+    ("listings.mine", "GET", "/my/listings", LISTING_MEMBERS),
+    ("listings.new", "GET", "/achievements/new", LISTING_MEMBERS),
+    ("listings.new", "POST", "/demands/new", LISTING_MEMBERS),
+    ("listings.edit", "GET", "/achievements/{draft}/edit", OWNER_ONLY),
+    ("listings.edit", "POST", "/achievements/{draft}/edit", OWNER_ONLY),
+    ("listings.action", "POST", "/achievements/{draft}/submit", OWNER_ONLY),
+    ("listings.action", "POST", "/achievements/{pending}/approve", ADMIN_ONLY),
+    ("listings.action", "POST", "/achievements/{published}/withdraw", OWNER_OR_ADMIN),
+    ("listings.attachment", "GET", "/attachments/{attachment}", {**PRIVATE_LISTING, A: LOGIN}),
+    ("listings.upload_attachment", "POST", "/achievements/{draft}/attachments", OWNER_ONLY),
+    ("listings.delete_attachment", "POST", "/attachments/{attachment}/delete", {**OWNER_ONLY, A: LOGIN}),
+    ("accounts.login", "GET", "/login", EVERYONE),
+    ("accounts.login", "POST", "/login", EVERYONE),
+    ("accounts.logout", "POST", "/logout", EVERYONE),
+    ("accounts.register", "GET", "/register", EVERYONE),
+    ("accounts.register", "POST", "/register", EVERYONE),
+    ("accounts.dashboard", "GET", "/me", LOGGED_IN),
+    ("accounts.password", "GET", "/me/password", LOGGED_IN),
+    ("accounts.password", "POST", "/me/password", LOGGED_IN),
+    ("accounts.tokens", "GET", "/me/tokens", LOGGED_IN),
+    ("accounts.tokens", "POST", "/me/tokens", LOGGED_IN),
+    ("accounts.revoke_token", "POST", "/me/tokens/{token}/revoke", OWNER_OR_ADMIN),
+    ("accounts.org_manage", "GET", "/me/organization", LOGGED_IN),
+    ("accounts.org_manage", "POST", "/me/organization", "see_org_manage"),
+    ("accounts.decide_member", "POST", "/me/organization/members/{pending_member}/decide", OWNER_OR_ADMIN),
+    ("accounts.orgs", "GET", "/orgs", EVERYONE),
+    ("accounts.org", "GET", "/orgs/{org}", EVERYONE),
+    ("admin.index", "GET", "/admin/", ADMIN_ONLY),
+    ("admin.reviews", "GET", "/admin/reviews", ADMIN_ONLY),
+    ("admin.review", "POST", "/admin/reviews/achievement/{pending}", ADMIN_ONLY),
+    ("admin.orgs", "GET", "/admin/organizations", ADMIN_ONLY),
+    ("admin.verify_org", "POST", "/admin/organizations/{org}/verify", ADMIN_ONLY),
+    ("admin.decide_member", "POST", "/admin/members/{pending_member}/decide", ADMIN_ONLY),
+    ("admin.users", "GET", "/admin/users", ADMIN_ONLY),
+    ("admin.toggle_user", "POST", "/admin/users/{user}/toggle", ADMIN_ONLY),
+    ("admin.reset_password", "POST", "/admin/users/{user}/reset-password", ADMIN_ONLY),
+    ("admin.audit_log", "GET", "/admin/audit", {**ADMIN_ONLY, F: OK}),
+    ("imports.upload", "GET", "/import/", {**LISTING_MEMBERS, D: OK}),
+    ("imports.upload", "POST", "/import/", {**LISTING_MEMBERS, D: OK}),
+    ("imports.template", "GET", "/import/template/achievement.xlsx", "see_template"),
+    ("api.me", "GET", "/api/v1/me", API_LOGGED_IN),
+    ("api.openapi_json", "GET", "/api/v1/openapi.json", EVERYONE),
+    ("api.achievements", "GET", "/api/v1/achievements", EVERYONE),
+    ("api.demands", "GET", "/api/v1/demands", EVERYONE),
+    ("api.achievement_create", "POST", "/api/v1/achievements", {**LISTING_MEMBERS, D: FORBIDDEN}),
+    ("api.demand_create", "POST", "/api/v1/demands", {**LISTING_MEMBERS, D: FORBIDDEN}),
+    ("api.achievement_detail", "GET", "/api/v1/achievements/{draft}", PRIVATE_LISTING),
+    ("api.demand_detail", "GET", "/api/v1/demands/{draft_demand}", PRIVATE_LISTING),
+    ("api.achievement_update", "PATCH", "/api/v1/achievements/{draft}", OWNER_ONLY),
+    ("api.demand_update", "PATCH", "/api/v1/demands/{draft_demand}", OWNER_ONLY),
+    ("api.achievement_submit", "POST", "/api/v1/achievements/{draft}/submit", OWNER_ONLY),
+    ("api.demand_submit", "POST", "/api/v1/demands/{draft_demand}/submit", OWNER_ONLY),
+    ("api.achievement_withdraw", "POST", "/api/v1/achievements/{published}/withdraw", OWNER_OR_ADMIN),
+    ("api.demand_withdraw", "POST", "/api/v1/demands/{draft_demand}/withdraw", OWNER_OR_ADMIN),
+    ("api.achievement_close", "POST", "/api/v1/achievements/{published}/close", OWNER_OR_ADMIN),
+    ("api.demand_close", "POST", "/api/v1/demands/{draft_demand}/close", OWNER_OR_ADMIN),
+    ("api.achievement_review", "POST", "/api/v1/achievements/{pending}/review", ADMIN_ONLY),
+    ("api.demand_review", "POST", "/api/v1/demands/{draft_demand}/review", ADMIN_ONLY),
+]
+
+# Expectations that depend on more than the role.
+SPECIAL = {
+    # Everyone who is logged in may look at their organisation page; only its manager (the owner
+    # here) or an admin may change it. Members without an organisation are told so.
+    "see_org_manage": {A: LOGIN, O: OK, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: FORBIDDEN, D: OK},
+    # The import template holds no data: anyone may download it.
+    "see_template": EVERYONE,
+}
+
+
+def outcome(response) -> str | int:
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if status == 401 or (status in (301, 302, 303) and "/login" in location):
+        return LOGIN
+    if status in (403, 404):
+        return status
+    if status < 400 or status in (400, 405, 409, 413, 422):
+        return OK
+    return status
+
+
+def test_every_route_has_an_access_rule(app):
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = {(endpoint, method) for endpoint, method, _url, _expected in CASES}
+    assert routes - covered == set(), "routes without an access rule in the matrix"
+    assert covered - routes == set(), "matrix entries for routes that no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("endpoint", "method", "url", "expected"), CASES,
+                         ids=[f"{c[1]} {c[2]}" for c in CASES])
+def test_access(app, world, role, endpoint, method, url, expected):
+    client = app.test_client()
+    if role != "anonymous":
+        login(client, world.users[role])
+    expected = SPECIAL[expected] if isinstance(expected, str) else expected
+    kwargs = {"json": {}} if url.startswith("/api/") and method != "GET" else {"data": {}}
+    response = client.open(url.format(**world.ids), method=method, **kwargs)
+    response.close()  # a file download holds the file open until then
+    assert outcome(response) == expected[role], (
+        f"{role} {method} {url}: {response.status_code} {response.headers.get('Location', '')}")
