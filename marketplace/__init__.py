@@ -41,6 +41,8 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every model registered before migrations look
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -88,6 +90,30 @@ def register_extensions(app: Flask) -> None:
         if app.config.get("WTF_CSRF_ENABLED", True) and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
             csrf.protect()
         return None
+
+
+def configure_sqlite(engine) -> None:
+    """Make SQLite behave like the production database where it matters.
+
+    pysqlite's legacy transaction handling emits no BEGIN before a SAVEPOINT, so a savepoint's
+    RELEASE would commit everything (SQLAlchemy documents this; its recipe is applied here): without
+    it a per-row savepoint commits each row and a rollback undoes nothing. Foreign keys are
+    enforced, as on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
 
 
 def register_blueprints(app: Flask) -> None:
