@@ -49,11 +49,12 @@ def _development_secret_key() -> str:
 class Config:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
-    SQLALCHEMY_DATABASE_URI = _normalise_db_url(
-        _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
-    )
+    SQLALCHEMY_DATABASE_URI = _normalise_db_url(_env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}"))
     # JSON columns (keywords, transfer modes) keep Chinese readable, so SQL LIKE filters match it.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_serializer": lambda obj: json.dumps(obj, ensure_ascii=False)}
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "json_serializer": lambda obj: json.dumps(obj, ensure_ascii=False),
+    }
     SEARCH_INDEX_DIR = _env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search_index"))
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     REDIS_URL = _env("REDIS_URL")
@@ -124,5 +125,3 @@ def load_config(name: str | None = None) -> Config:
             raise RuntimeError("SECRET_KEY must be set in the environment for the production configuration")
         config.SECRET_KEY = _development_secret_key()
     return config
-
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, render_template, request
 from flask_login import current_user
 
 from config import BASE_DIR, Config, load_config
@@ -176,16 +176,31 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def _code_for(status: int) -> str:
-    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-            405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "validation_failed",
-            429: "rate_limited"}.get(status, "server_error")
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        422: "validation_failed",
+        429: "rate_limited",
+    }.get(status, "server_error")
 
 
 def register_template_helpers(app: Flask) -> None:
     from .core import policy
     from .core.money import format_yuan
     from .core.taxonomy import (
-        BrokerLevel, DemandType, IPType, ListingStatus, Maturity, OrgType, Role, TransferMode,
+        BrokerLevel,
+        DemandType,
+        IPType,
+        ListingStatus,
+        Maturity,
+        OrgType,
+        Role,
+        TransferMode,
     )
     from .core.timeutil import format_local
 
@@ -198,8 +213,13 @@ def register_template_helpers(app: Flask) -> None:
             "taxonomy": app.extensions["taxonomy"],
             "policy": policy,
             "enums": {
-                "OrgType": OrgType, "Role": Role, "BrokerLevel": BrokerLevel, "Maturity": Maturity,
-                "IPType": IPType, "TransferMode": TransferMode, "DemandType": DemandType,
+                "OrgType": OrgType,
+                "Role": Role,
+                "BrokerLevel": BrokerLevel,
+                "Maturity": Maturity,
+                "IPType": IPType,
+                "TransferMode": TransferMode,
+                "DemandType": DemandType,
                 "ListingStatus": ListingStatus,
             },
             "current_user": current_user,

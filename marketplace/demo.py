@@ -48,8 +48,14 @@ USERS = [
     # email, name, role, org key, manager, extra
     ("admin@demo.kjtb.cn", "平台管理员", "admin", None, False, {}),
     ("official@demo.kjtb.cn", "科技局 赵科长", "official", "gov", True, {}),
-    ("broker@demo.kjtb.cn", "技术经纪人 孙经理", "broker", "tto", True,
-     {"broker_level": "manager", "broker_cert_no": "SD-JSJL-2024-0371"}),
+    (
+        "broker@demo.kjtb.cn",
+        "技术经纪人 孙经理",
+        "broker",
+        "tto",
+        True,
+        {"broker_level": "manager", "broker_cert_no": "SD-JSJL-2024-0371"},
+    ),
     ("univ@demo.kjtb.cn", "日照理工大学 王老师", "university", "univ", True, {}),
     ("ocean@demo.kjtb.cn", "海洋科学研究院 刘研究员", "university", "ocean", True, {}),
     ("agri@demo.kjtb.cn", "农科所 陈研究员", "university", "agri", True, {}),
@@ -62,47 +68,132 @@ USERS = [
 
 # 51jishu's top-level fields -> the national technology-market fields (our default taxonomy).
 FIELD_MAP = {
-    "现代农业": "09", "新材料": "05", "装备制造": "03", "电子信息": "01", "生物医药": "04",
-    "交通运输": "10", "技术服务": "11", "新能源": "06", "资源环保": "07", "生活必需": "11",
+    "现代农业": "09",
+    "新材料": "05",
+    "装备制造": "03",
+    "电子信息": "01",
+    "生物医药": "04",
+    "交通运输": "10",
+    "技术服务": "11",
+    "新能源": "06",
+    "资源环保": "07",
+    "生活必需": "11",
     "建筑安装": "11",
 }
 # Second levels whose names differ from ours.
 SUBFIELD_MAP = {
-    "计算机软件": "软件与信息服务", "人工智能": "人工智能与大数据", "大数据": "人工智能与大数据",
-    "光电子": "光电子与显示", "电子仪表": "电子仪器仪表", "计算机硬件": "计算机与网络",
-    "互联网": "计算机与网络", "物联网": "计算机与网络", "网络": "计算机与网络", "通信": "通信技术",
-    "微电子": "集成电路与微电子", "信息服务": "软件与信息服务", "新型机械装置": "通用与精密机械",
-    "通用机械": "通用与精密机械", "精密机械": "通用与精密机械", "机器人": "智能装备与机器人",
-    "自动化": "自动化与控制", "智能仪表": "自动化与控制", "复合材料": "高分子与复合材料",
-    "高分子材料": "高分子与复合材料", "纳米材料及应用": "纳米材料", "农林植物新品种": "农林植物新品种",
-    "畜禽水产新品种": "畜禽水产新品种", "新型农业机械设备": "农业机械与智慧农业",
-    "农业信息化": "农业机械与智慧农业", "农副产品深加工": "农产品加工与贮藏", "农副产品贮藏": "农产品加工与贮藏",
-    "新型肥料及添加剂": "肥料、饲料与植保", "新型饲料": "肥料、饲料与植保",
-    "农林植物灾害防治技术": "肥料、饲料与植保", "汽车及零部件": "汽车及零部件", "轨道交通": "轨道交通",
-    "智能交通": "道路与智能交通", "船舶及装备": "港口航运与船舶", "物流仓储": "物流仓储",
-    "生物": "生物技术", "生化": "生物技术", "化学药": "化学药", "中药": "中药", "生物制品": "生物制品",
-    "医疗器械": "医疗器械", "太阳能": "太阳能", "风能": "风能", "氢能": "氢能", "生物质能": "生物质能",
-    "电池": "储能与电池", "高效节能": "高效节能", "水污染防治": "水污染防治", "大气污染防治": "大气污染防治",
-    "固体废弃物处理与综合利用": "固体废弃物处理与综合利用", "生态修复保护": "生态修复", "环境检测": "环境监测",
-    "金属材料": "金属材料", "陶瓷材料": "无机非金属材料", "电子信息材料": "电子信息材料",
-    "纺织新材料": "纺织新材料", "膜材料": "膜材料", "建筑机械": "建筑与土木工程", "结构": "建筑与土木工程",
-    "新型建材": "建筑与土木工程", "知识产权": "技术服务", "检验检测": "技术服务", "工业设计": "技术服务",
+    "计算机软件": "软件与信息服务",
+    "人工智能": "人工智能与大数据",
+    "大数据": "人工智能与大数据",
+    "光电子": "光电子与显示",
+    "电子仪表": "电子仪器仪表",
+    "计算机硬件": "计算机与网络",
+    "互联网": "计算机与网络",
+    "物联网": "计算机与网络",
+    "网络": "计算机与网络",
+    "通信": "通信技术",
+    "微电子": "集成电路与微电子",
+    "信息服务": "软件与信息服务",
+    "新型机械装置": "通用与精密机械",
+    "通用机械": "通用与精密机械",
+    "精密机械": "通用与精密机械",
+    "机器人": "智能装备与机器人",
+    "自动化": "自动化与控制",
+    "智能仪表": "自动化与控制",
+    "复合材料": "高分子与复合材料",
+    "高分子材料": "高分子与复合材料",
+    "纳米材料及应用": "纳米材料",
+    "农林植物新品种": "农林植物新品种",
+    "畜禽水产新品种": "畜禽水产新品种",
+    "新型农业机械设备": "农业机械与智慧农业",
+    "农业信息化": "农业机械与智慧农业",
+    "农副产品深加工": "农产品加工与贮藏",
+    "农副产品贮藏": "农产品加工与贮藏",
+    "新型肥料及添加剂": "肥料、饲料与植保",
+    "新型饲料": "肥料、饲料与植保",
+    "农林植物灾害防治技术": "肥料、饲料与植保",
+    "汽车及零部件": "汽车及零部件",
+    "轨道交通": "轨道交通",
+    "智能交通": "道路与智能交通",
+    "船舶及装备": "港口航运与船舶",
+    "物流仓储": "物流仓储",
+    "生物": "生物技术",
+    "生化": "生物技术",
+    "化学药": "化学药",
+    "中药": "中药",
+    "生物制品": "生物制品",
+    "医疗器械": "医疗器械",
+    "太阳能": "太阳能",
+    "风能": "风能",
+    "氢能": "氢能",
+    "生物质能": "生物质能",
+    "电池": "储能与电池",
+    "高效节能": "高效节能",
+    "水污染防治": "水污染防治",
+    "大气污染防治": "大气污染防治",
+    "固体废弃物处理与综合利用": "固体废弃物处理与综合利用",
+    "生态修复保护": "生态修复",
+    "环境检测": "环境监测",
+    "金属材料": "金属材料",
+    "陶瓷材料": "无机非金属材料",
+    "电子信息材料": "电子信息材料",
+    "纺织新材料": "纺织新材料",
+    "膜材料": "膜材料",
+    "建筑机械": "建筑与土木工程",
+    "结构": "建筑与土木工程",
+    "新型建材": "建筑与土木工程",
+    "知识产权": "技术服务",
+    "检验检测": "技术服务",
+    "工业设计": "技术服务",
 }
 INDUSTRY_FIELD = {
-    "制造业": "03", "信息传输、软件和信息技术服务业": "01", "科学研究和技术服务业": "11",
-    "农、林、牧、渔业": "09", "水利、环境和公共设施管理业": "07", "电力、热力、燃气、及水生产和供应业": "06",
-    "建筑业": "1101", "交通运输、仓储和邮政业": "10", "卫生和社会工作": "04",
+    "制造业": "03",
+    "信息传输、软件和信息技术服务业": "01",
+    "科学研究和技术服务业": "11",
+    "农、林、牧、渔业": "09",
+    "水利、环境和公共设施管理业": "07",
+    "电力、热力、燃气、及水生产和供应业": "06",
+    "建筑业": "1101",
+    "交通运输、仓储和邮政业": "10",
+    "卫生和社会工作": "04",
 }
 CSL_FIELD = {
-    "材料科学与工程": "05", "化学/化学工程与技术": "05", "食品科学与工程": "0906", "园艺学": "0903",
-    "农业工程": "0905", "作物学": "0903", "水产": "0902", "畜牧学/兽医学": "0902", "林学/林业工程": "0901",
-    "农业资源利用": "09", "植物保护": "0907", "信息与通信工程": "0103", "计算机科学与技术": "0102",
-    "电子科学与技术": "0101", "控制科学与工程": "0303", "机械工程": "0302", "动力工程及工程热物理": "06",
-    "电气工程": "06", "环境科学与工程": "07", "交通运输工程": "10", "船舶与海洋工程": "0305",
-    "土木工程": "1101", "水利工程": "1101", "矿业工程": "0306", "冶金工程": "0501", "光学工程": "0106",
-    "药学": "0402", "中医学/中药学": "0403", "基础医学/临床医学": "04", "生物学/生物科学与工程": "0401",
-    "海洋科学": "0904", "航空宇航科学与技术": "02", "核科学与技术": "08", "纺织科学与工程": "0506",
-    "石油与天然气工程": "06", "测绘科学与技术": "11",
+    "材料科学与工程": "05",
+    "化学/化学工程与技术": "05",
+    "食品科学与工程": "0906",
+    "园艺学": "0903",
+    "农业工程": "0905",
+    "作物学": "0903",
+    "水产": "0902",
+    "畜牧学/兽医学": "0902",
+    "林学/林业工程": "0901",
+    "农业资源利用": "09",
+    "植物保护": "0907",
+    "信息与通信工程": "0103",
+    "计算机科学与技术": "0102",
+    "电子科学与技术": "0101",
+    "控制科学与工程": "0303",
+    "机械工程": "0302",
+    "动力工程及工程热物理": "06",
+    "电气工程": "06",
+    "环境科学与工程": "07",
+    "交通运输工程": "10",
+    "船舶与海洋工程": "0305",
+    "土木工程": "1101",
+    "水利工程": "1101",
+    "矿业工程": "0306",
+    "冶金工程": "0501",
+    "光学工程": "0106",
+    "药学": "0402",
+    "中医学/中药学": "0403",
+    "基础医学/临床医学": "04",
+    "生物学/生物科学与工程": "0401",
+    "海洋科学": "0904",
+    "航空宇航科学与技术": "02",
+    "核科学与技术": "08",
+    "纺织科学与工程": "0506",
+    "石油与天然气工程": "06",
+    "测绘科学与技术": "11",
 }
 ACH_ORGS = ["univ", "ocean", "agri", "univ", "ocean"]
 DEMAND_ORGS = ["steel", "port", "food", "energy"]
@@ -160,16 +251,25 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
     orgs: dict[str, Organization] = {}
     for index, (key, name, org_type, district, verified) in enumerate(ORGS):
         orgs[key] = accounts.create_org(
-            {"name": name, "org_type": org_type, "district": district, "uscc": _uscc(index),
-             "contact_name": "演示联系人", "contact_phone": "0633-8000000",
-             "description": "本机构为演示数据，名称与信息均为虚构。"},
+            {
+                "name": name,
+                "org_type": org_type,
+                "district": district,
+                "uscc": _uscc(index),
+                "contact_name": "演示联系人",
+                "contact_phone": "0633-8000000",
+                "description": "本机构为演示数据，名称与信息均为虚构。",
+            },
             verified=verified,
         )
     users: dict[str, User] = {}
     for email, name, role, org_key, manager, extra in USERS:
         users[org_key or "admin"] = accounts.create_user(
             {"email": email, "name": name, "role": role, "password": DEMO_PASSWORD, **extra},
-            orgs.get(org_key) if org_key else None, membership=MembershipStatus.ACTIVE, manager=manager)
+            orgs.get(org_key) if org_key else None,
+            membership=MembershipStatus.ACTIVE,
+            manager=manager,
+        )
     admin = users["admin"]
     db.session.flush()
 
@@ -213,8 +313,9 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
                 "contact_name": owner.name.split(" ")[-1],
                 "contact_phone": "0633-8000000",
             }
-            counts["rejected"] += not _create(owner, admin, "achievement", data, f"51jishu:{row['id']}",
-                                              publish=i % 25 != 24)
+            counts["rejected"] += not _create(
+                owner, admin, "achievement", data, f"51jishu:{row['id']}", publish=i % 25 != 24
+            )
             counts["achievements"] += 1
             if i % 200 == 199:
                 db.session.commit()
@@ -236,16 +337,29 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
                 "contact_name": owner.name.split(" ")[-1],
                 "contact_phone": "13800000000",
             }
-            counts["rejected"] += not _create(owner, admin, "demand", data, f"51jishu:{row['id']}",
-                                              publish=i % 30 != 29)
+            counts["rejected"] += not _create(
+                owner, admin, "demand", data, f"51jishu:{row['id']}", publish=i % 30 != 29
+            )
             counts["demands"] += 1
             if i % 200 == 199:
                 db.session.commit()
     # A draft of the unverified organisation shows the verification rule in the demo.
-    _create(users["newco"], admin, "demand", {
-        "title": "景区游客流量智能预测与疏导系统", "description": "山海天景区节假日游客集中，需要基于客流数据的预测与疏导方案。",
-        "field": "0105", "demand_type": "co_develop", "budget": "30万-50万",
-        "contact_name": "郑经理", "contact_phone": "13800000001"}, "demo:newco-1", publish=False)
+    _create(
+        users["newco"],
+        admin,
+        "demand",
+        {
+            "title": "景区游客流量智能预测与疏导系统",
+            "description": "山海天景区节假日游客集中，需要基于客流数据的预测与疏导方案。",
+            "field": "0105",
+            "demand_type": "co_develop",
+            "budget": "30万-50万",
+            "contact_name": "郑经理",
+            "contact_phone": "13800000001",
+        },
+        "demo:newco-1",
+        publish=False,
+    )
     db.session.commit()
     return counts
 
@@ -253,8 +367,9 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
 def _create(owner, admin, kind, data, source_ref, *, publish: bool) -> bool:
     try:
         with db.session.begin_nested():
-            listing = listings.create_listing(kind, owner, {k: v for k, v in data.items() if v is not None},
-                                              source_ref=source_ref)
+            listing = listings.create_listing(
+                kind, owner, {k: v for k, v in data.items() if v is not None}, source_ref=source_ref
+            )
             if publish:
                 _publish(listing, owner, admin)
         return True
@@ -277,15 +392,17 @@ def load_command(if_empty: bool, achievements: int, demands: int, papers: int) -
     if result.get("skipped"):
         click.echo("演示数据已存在，未重复加载。")
         return
-    click.echo(f"演示数据已加载：科技成果 {result['achievements']} 条，技术需求 {result['demands']} 条，"
-               f"论文成果 {result['papers']} 条（跳过 {result['rejected']} 条）。")
+    click.echo(
+        f"演示数据已加载：科技成果 {result['achievements']} 条，技术需求 {result['demands']} 条，"
+        f"论文成果 {result['papers']} 条（跳过 {result['rejected']} 条）。"
+    )
     print_accounts()
 
 
 def print_accounts() -> None:
     click.echo("")
-    click.echo("演示账号（仅供演示，密码均为 %s）：" % DEMO_PASSWORD)
-    for email, name, role, org_key, _manager, _extra in USERS:
+    click.echo(f"演示账号（仅供演示，密码均为 {DEMO_PASSWORD}）：")
+    for email, name, _role, org_key, _manager, _extra in USERS:
         org = next((o[1] for o in ORGS if o[0] == org_key), "—")
         click.echo(f"  {email:<24} {name:<20} {org}")
 

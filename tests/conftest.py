@@ -87,11 +87,13 @@ def csrf_enabled(app: Flask) -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 # Factories
 
+
 @pytest.fixture
 def make_org() -> Callable[..., Organization]:
     def factory(name: str | None = None, org_type: str = "university", verified: bool = True, **extra) -> Organization:
-        org = accounts.create_org({"name": name or f"测试机构{next(_seq)}", "org_type": org_type, **extra},
-                                  verified=verified)
+        org = accounts.create_org(
+            {"name": name or f"测试机构{next(_seq)}", "org_type": org_type, **extra}, verified=verified
+        )
         _db.session.commit()
         return org
 
@@ -100,17 +102,33 @@ def make_org() -> Callable[..., Organization]:
 
 @pytest.fixture
 def make_user(make_org) -> Callable[..., User]:
-    default_org_type = {"university": "university", "enterprise": "enterprise", "broker": "agency",
-                        "official": "government", "admin": None}
+    default_org_type = {
+        "university": "university",
+        "enterprise": "enterprise",
+        "broker": "agency",
+        "official": "government",
+        "admin": None,
+    }
 
-    def factory(role: str = "university", org: Organization | None | str = "auto", email: str | None = None,
-                password: str = PASSWORD, manager: bool = False,
-                membership: MembershipStatus = MembershipStatus.ACTIVE, **extra) -> User:
+    def factory(
+        role: str = "university",
+        org: Organization | None | str = "auto",
+        email: str | None = None,
+        password: str = PASSWORD,
+        manager: bool = False,
+        membership: MembershipStatus = MembershipStatus.ACTIVE,
+        **extra,
+    ) -> User:
         if org == "auto":
             org_type = default_org_type[role]
             org = make_org(org_type=org_type) if org_type else None
-        data = {"email": email or f"user{next(_seq)}@example.cn", "name": extra.pop("name", f"{role}用户"),
-                "role": role, "password": password, **extra}
+        data = {
+            "email": email or f"user{next(_seq)}@example.cn",
+            "name": extra.pop("name", f"{role}用户"),
+            "role": role,
+            "password": password,
+            **extra,
+        }
         if role == "broker":
             data.setdefault("broker_level", "junior")
             data.setdefault("broker_cert_no", "JJR-2025-0001")
@@ -179,7 +197,8 @@ def make_demand(make_user) -> Callable[..., Any]:
 def _advance(listing, owner: User, status: str) -> None:
     """Walk a new draft through the real workflow to the wanted status."""
     admin = _db.session.scalar(_db.select(User).where(User.role == "admin")) or accounts.create_user(
-        {"email": f"reviewer{next(_seq)}@example.cn", "name": "审核员", "role": "admin", "password": PASSWORD})
+        {"email": f"reviewer{next(_seq)}@example.cn", "name": "审核员", "role": "admin", "password": PASSWORD}
+    )
     steps = {
         "draft": [],
         "pending": [("submit", owner)],

@@ -24,16 +24,22 @@ def _fail(exc: ServiceError) -> None:
 
 @orgs_cli.command("create")
 @click.argument("name")
-@click.option("--type", "org_type", required=True, type=click.Choice([t.value for t in OrgType]),
-              help="university|institute|enterprise|agency|government|other")
+@click.option(
+    "--type",
+    "org_type",
+    required=True,
+    type=click.Choice([t.value for t in OrgType]),
+    help="university|institute|enterprise|agency|government|other",
+)
 @click.option("--uscc", help="统一社会信用代码 (18 characters, check character validated)")
 @click.option("--district", help="district code or name, e.g. 371102 or 东港区")
 @click.option("--verified", is_flag=True, help="mark the organisation verified")
 def create_org(name: str, org_type: str, uscc: str | None, district: str | None, verified: bool) -> None:
     """Create an organisation."""
     try:
-        org = services.create_org({"name": name, "org_type": org_type, "uscc": uscc, "district": district},
-                                  verified=verified)
+        org = services.create_org(
+            {"name": name, "org_type": org_type, "uscc": uscc, "district": district}, verified=verified
+        )
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)

@@ -125,8 +125,17 @@ def update_org(org: Organization, data: dict[str, Any], actor: User) -> Organiza
 
 
 def _org_dict(org: Organization) -> dict[str, Any]:
-    keys = ("name", "org_type", "uscc", "district", "address", "contact_name", "contact_phone",
-            "contact_email", "description")
+    keys = (
+        "name",
+        "org_type",
+        "uscc",
+        "district",
+        "address",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "description",
+    )
     return {key: getattr(org, key) for key in keys}
 
 
@@ -137,9 +146,14 @@ def set_verified(org: Organization, verified: bool, actor: User, reason: str | N
         raise Conflict("机构已是该认证状态")
     org.verified = verified
     org.verified_at = utcnow() if verified else None
-    audit.record(actor, "verify" if verified else "unverify", org,
-                 from_state="verified" if not verified else "unverified",
-                 to_state="verified" if verified else "unverified", reason=reason)
+    audit.record(
+        actor,
+        "verify" if verified else "unverify",
+        org,
+        from_state="verified" if not verified else "unverified",
+        to_state="verified" if verified else "unverified",
+        reason=reason,
+    )
     return org
 
 
@@ -186,8 +200,13 @@ def hash_password(password: str) -> str:
 ORG_ROLE_TYPES = {
     Role.UNIVERSITY.value: {OrgType.UNIVERSITY.value, OrgType.INSTITUTE.value},
     Role.ENTERPRISE.value: {OrgType.ENTERPRISE.value},
-    Role.BROKER.value: {OrgType.AGENCY.value, OrgType.UNIVERSITY.value, OrgType.INSTITUTE.value,
-                        OrgType.ENTERPRISE.value, OrgType.OTHER.value},
+    Role.BROKER.value: {
+        OrgType.AGENCY.value,
+        OrgType.UNIVERSITY.value,
+        OrgType.INSTITUTE.value,
+        OrgType.ENTERPRISE.value,
+        OrgType.OTHER.value,
+    },
     Role.OFFICIAL.value: {OrgType.GOVERNMENT.value},
 }
 
@@ -309,8 +328,13 @@ def register(data: dict[str, Any]) -> User:
         user = create_user(data, org, membership=MembershipStatus.ACTIVE, manager=True)
     elif mode == "existing":
         user = create_user(data, org, membership=MembershipStatus.PENDING)
-        audit.record(user, "join_request", user, to_state=MembershipStatus.PENDING.value,
-                     details={"org_id": org.id, "org": org.name})
+        audit.record(
+            user,
+            "join_request",
+            user,
+            to_state=MembershipStatus.PENDING.value,
+            details={"org_id": org.id, "org": org.name},
+        )
     else:
         user = create_user(data, None)
     return user
@@ -319,8 +343,11 @@ def register(data: dict[str, Any]) -> User:
 def _new_org_data(data: dict[str, Any]) -> dict[str, Any]:
     """The new organisation's fields from registration input, where each is prefixed org_
     (org_name, org_type, org_uscc ...); org_mode and org_id are not organisation fields."""
-    org_data = {key.removeprefix("org_"): value for key, value in data.items()
-                if key.startswith("org_") and key not in ("org_mode", "org_id")}
+    org_data = {
+        key.removeprefix("org_"): value
+        for key, value in data.items()
+        if key.startswith("org_") and key not in ("org_mode", "org_id")
+    }
     if "type" in org_data:
         org_data.setdefault("org_type", org_data.pop("type"))
     return org_data
@@ -332,16 +359,25 @@ def decide_membership(member: User, approve: bool, actor: User, reason: str | No
     if member.membership_status != MembershipStatus.PENDING:
         raise Conflict("该申请已处理")
     new = MembershipStatus.ACTIVE if approve else MembershipStatus.REJECTED
-    audit.record(actor, "join_approve" if approve else "join_reject", member,
-                 from_state=member.membership_status, to_state=new.value, reason=reason,
-                 details={"org_id": member.organization_id})
+    audit.record(
+        actor,
+        "join_approve" if approve else "join_reject",
+        member,
+        from_state=member.membership_status,
+        to_state=new.value,
+        reason=reason,
+        details={"org_id": member.organization_id},
+    )
     member.membership_status = new.value
     return member
 
 
 def pending_members(org: Organization) -> list[User]:
-    stmt = select(User).where(User.organization_id == org.id,
-                              User.membership_status == MembershipStatus.PENDING.value).order_by(User.id)
+    stmt = (
+        select(User)
+        .where(User.organization_id == org.id, User.membership_status == MembershipStatus.PENDING.value)
+        .order_by(User.id)
+    )
     return list(db.session.scalars(stmt))
 
 

@@ -71,8 +71,7 @@ def validate_patent_number(raw: str) -> str:
     if _PUBLICATION.match(text):
         return text
     raise ValueError(
-        f"专利号 {raw} 格式不正确：应为申请号（如 ZL201720001285.X 或 201720001285X）"
-        "或公开/授权号（如 CN114081026A）"
+        f"专利号 {raw} 格式不正确：应为申请号（如 ZL201720001285.X 或 201720001285X）或公开/授权号（如 CN114081026A）"
     )
 
 

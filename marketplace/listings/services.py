@@ -59,20 +59,32 @@ def load_visible(kind: str, listing_id: int, user: Any) -> Listing:
 def input_of(listing: Listing) -> dict[str, Any]:
     """The listing as raw input values: the starting point of an edit form or a PATCH."""
     common = {
-        "title": listing.title, "field": listing.field_code, "keywords": list(listing.keywords or []),
-        "district": listing.district, "contact_name": listing.contact_name,
-        "contact_phone": listing.contact_phone, "contact_email": listing.contact_email,
+        "title": listing.title,
+        "field": listing.field_code,
+        "keywords": list(listing.keywords or []),
+        "district": listing.district,
+        "contact_name": listing.contact_name,
+        "contact_phone": listing.contact_phone,
+        "contact_email": listing.contact_email,
     }
     if isinstance(listing, Achievement):
         return common | {
-            "summary": listing.summary, "detail": listing.detail, "problem": listing.problem,
-            "advantages": listing.advantages, "application_scope": listing.application_scope,
-            "maturity": listing.maturity, "trl": listing.trl, "ip_type": listing.ip_type,
-            "patent_numbers": listing.patent_numbers, "transfer_modes": list(listing.transfer_modes or []),
-            "price": _price_text(listing.price_kind, listing.price_low, listing.price_high), "team": listing.team,
+            "summary": listing.summary,
+            "detail": listing.detail,
+            "problem": listing.problem,
+            "advantages": listing.advantages,
+            "application_scope": listing.application_scope,
+            "maturity": listing.maturity,
+            "trl": listing.trl,
+            "ip_type": listing.ip_type,
+            "patent_numbers": listing.patent_numbers,
+            "transfer_modes": list(listing.transfer_modes or []),
+            "price": _price_text(listing.price_kind, listing.price_low, listing.price_high),
+            "team": listing.team,
         }
     return common | {
-        "description": listing.description, "demand_type": listing.demand_type,
+        "description": listing.description,
+        "demand_type": listing.demand_type,
         "budget": _price_text(listing.budget_kind, listing.budget_low, listing.budget_high),
         "valid_until": listing.valid_until.isoformat() if listing.valid_until else None,
     }
@@ -90,8 +102,9 @@ def _clean(kind: str, data: dict[str, Any], today: date | None = None) -> dict[s
     return clean_achievement(data) if kind == "achievement" else clean_demand(data, today=today)
 
 
-def create_listing(kind: str, user: User, data: dict[str, Any], *, org: Organization | None = None,
-                   source_ref: str | None = None) -> Listing:
+def create_listing(
+    kind: str, user: User, data: dict[str, Any], *, org: Organization | None = None, source_ref: str | None = None
+) -> Listing:
     """A new draft owned by the user's organisation (or `org`, for imports run by an admin)."""
     org = org or user.active_org
     if org is None or not (policy.can_create_listing(user) or policy.is_admin(user)):
@@ -100,8 +113,9 @@ def create_listing(kind: str, user: User, data: dict[str, Any], *, org: Organiza
     if not cleaned.get("district"):
         cleaned["district"] = org.district
     numbers = cleaned.pop("patent_numbers", None)
-    listing = model_for(kind)(**cleaned, org_id=org.id, created_by_id=user.id, status=S.DRAFT.value,
-                              source_ref=source_ref)
+    listing = model_for(kind)(
+        **cleaned, org_id=org.id, created_by_id=user.id, status=S.DRAFT.value, source_ref=source_ref
+    )
     db.session.add(listing)
     if numbers is not None:
         _check_patents_free(org.id, numbers, None)
@@ -126,8 +140,9 @@ def update_listing(listing: Listing, user: User, changes: dict[str, Any]) -> Lis
         _check_patents_free(listing.org_id, numbers, listing.id)
         keep = [p for p in listing.patents if p.number in numbers]
         existing = {p.number for p in keep}
-        listing.patents = keep + [AchievementPatent(org_id=listing.org_id, number=n)
-                                  for n in numbers if n not in existing]
+        listing.patents = keep + [
+            AchievementPatent(org_id=listing.org_id, number=n) for n in numbers if n not in existing
+        ]
         changed.append("patent_numbers")
     if changed:
         db.session.flush()
@@ -139,11 +154,14 @@ def _check_patents_free(org_id: int, numbers: list[str], achievement_id: int | N
     if not numbers:
         return
     stmt = select(AchievementPatent.number, AchievementPatent.achievement_id).where(
-        AchievementPatent.org_id == org_id, AchievementPatent.number.in_(numbers))
+        AchievementPatent.org_id == org_id, AchievementPatent.number.in_(numbers)
+    )
     taken = [(n, a) for n, a in db.session.execute(stmt) if a != achievement_id]
     if taken:
         number, other = taken[0]
-        raise ValidationFailed({"patent_numbers": f"专利号 {number} 已登记在本机构的成果（编号 {other}）中，不能重复登记"})
+        raise ValidationFailed(
+            {"patent_numbers": f"专利号 {number} 已登记在本机构的成果（编号 {other}）中，不能重复登记"}
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,8 +184,14 @@ TRANSITIONS: dict[str, Move] = {
     "close": Move((S.PUBLISHED, S.WITHDRAWN, S.EXPIRED), S.CLOSED, "owner_or_admin"),
     "expire": Move((S.PUBLISHED,), S.EXPIRED, "system"),
 }
-ACTION_LABELS = {"submit": "提交审核", "approve": "审核通过", "reject": "驳回", "withdraw": "撤回",
-                 "close": "关闭", "expire": "到期"}
+ACTION_LABELS = {
+    "submit": "提交审核",
+    "approve": "审核通过",
+    "reject": "驳回",
+    "withdraw": "撤回",
+    "close": "关闭",
+    "expire": "到期",
+}
 
 
 def allowed_actions(listing: Listing, user: Any) -> list[str]:
@@ -224,8 +248,7 @@ def _check_publishable(listing: Listing) -> None:
 def expire_due_demands(today: date | None = None) -> int:
     """Published demands whose date has passed become 已过期; returns how many."""
     today = today or local_today()
-    due = db.session.scalars(select(Demand).where(Demand.status == S.PUBLISHED.value,
-                                                  Demand.valid_until < today)).all()
+    due = db.session.scalars(select(Demand).where(Demand.status == S.PUBLISHED.value, Demand.valid_until < today)).all()
     for demand in due:
         transition(demand, "expire", None, reason=f"有效期至 {demand.valid_until.isoformat()}")
     return len(due)
@@ -234,8 +257,9 @@ def expire_due_demands(today: date | None = None) -> int:
 def record_view(listing: Listing) -> None:
     model = type(listing)
     # Naming updated_at keeps its onupdate from firing: a visit is not an edit.
-    db.session.execute(update(model).where(model.id == listing.id)
-                       .values(view_count=model.view_count + 1, updated_at=model.updated_at))
+    db.session.execute(
+        update(model).where(model.id == listing.id).values(view_count=model.view_count + 1, updated_at=model.updated_at)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,8 +305,13 @@ def listing_query(kind: str, f: ListingFilter, *, public: bool = True):
             like = f"%{_escape_like(term)}%"
             text_col = model.summary if model is Achievement else model.description
             # JSON is stored with ensure_ascii=False (config.py), so Chinese keywords match as written.
-            stmt = stmt.where(or_(model.title.ilike(like, escape="\\"), text_col.ilike(like, escape="\\"),
-                                  cast(model.keywords, String).ilike(like, escape="\\")))
+            stmt = stmt.where(
+                or_(
+                    model.title.ilike(like, escape="\\"),
+                    text_col.ilike(like, escape="\\"),
+                    cast(model.keywords, String).ilike(like, escape="\\"),
+                )
+            )
     if f.field:
         taxonomy = current_app.extensions["taxonomy"]
         stmt = stmt.where(model.field_code.in_(taxonomy.field_and_descendants(f.field)))
@@ -328,14 +357,20 @@ def review_queue(kind: str) -> Query:
 
 def counts() -> dict[str, int]:
     return {
-        "achievements": db.session.scalar(select(func.count()).select_from(Achievement)
-                                          .where(Achievement.status == S.PUBLISHED.value)) or 0,
-        "demands": db.session.scalar(select(func.count()).select_from(Demand)
-                                     .where(Demand.status == S.PUBLISHED.value)) or 0,
-        "organizations": db.session.scalar(select(func.count()).select_from(Organization)
-                                           .where(Organization.verified.is_(True))) or 0,
-        "pending": db.session.scalar(select(func.count()).select_from(Achievement)
-                                     .where(Achievement.status == S.PENDING.value)) or 0,
+        "achievements": db.session.scalar(
+            select(func.count()).select_from(Achievement).where(Achievement.status == S.PUBLISHED.value)
+        )
+        or 0,
+        "demands": db.session.scalar(select(func.count()).select_from(Demand).where(Demand.status == S.PUBLISHED.value))
+        or 0,
+        "organizations": db.session.scalar(
+            select(func.count()).select_from(Organization).where(Organization.verified.is_(True))
+        )
+        or 0,
+        "pending": db.session.scalar(
+            select(func.count()).select_from(Achievement).where(Achievement.status == S.PENDING.value)
+        )
+        or 0,
     }
 
 
@@ -399,8 +434,12 @@ def add_attachment(listing: Listing, user: User, filename: str, content: bytes) 
     attachment = Attachment(
         achievement_id=listing.id if isinstance(listing, Achievement) else None,
         demand_id=listing.id if isinstance(listing, Demand) else None,
-        filename=name, stored_name=stored, content_type=mime, size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), uploaded_by_id=user.id,
+        filename=name,
+        stored_name=stored,
+        content_type=mime,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by_id=user.id,
     )
     db.session.add(attachment)
     db.session.flush()

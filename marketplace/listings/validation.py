@@ -14,25 +14,74 @@ from ..core.taxonomy import DemandType, IPType, Maturity, PriceKind, TransferMod
 from ..core.validators import split_list, validate_patent_number, validate_phone
 
 ACHIEVEMENT_FIELDS = (
-    "title", "summary", "detail", "problem", "advantages", "application_scope", "field", "keywords",
-    "maturity", "trl", "ip_type", "patent_numbers", "transfer_modes", "price", "district", "team",
-    "contact_name", "contact_phone", "contact_email",
+    "title",
+    "summary",
+    "detail",
+    "problem",
+    "advantages",
+    "application_scope",
+    "field",
+    "keywords",
+    "maturity",
+    "trl",
+    "ip_type",
+    "patent_numbers",
+    "transfer_modes",
+    "price",
+    "district",
+    "team",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
 )
 DEMAND_FIELDS = (
-    "title", "description", "field", "keywords", "demand_type", "budget", "valid_until", "district",
-    "contact_name", "contact_phone", "contact_email",
+    "title",
+    "description",
+    "field",
+    "keywords",
+    "demand_type",
+    "budget",
+    "valid_until",
+    "district",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
 )
 FIELD_LABELS = {
-    "title": "名称", "summary": "简介", "detail": "详细内容", "problem": "解决的问题",
-    "advantages": "技术优势", "application_scope": "应用范围", "field": "技术领域", "keywords": "关键词",
-    "maturity": "成熟度", "trl": "技术就绪度(TRL)", "ip_type": "知识产权类型", "patent_numbers": "专利号",
-    "transfer_modes": "转化方式", "price": "价格", "district": "所在区县", "team": "团队",
-    "contact_name": "联系人", "contact_phone": "联系电话", "contact_email": "联系邮箱",
-    "description": "需求描述", "demand_type": "需求类型", "budget": "预算", "valid_until": "有效期至",
+    "title": "名称",
+    "summary": "简介",
+    "detail": "详细内容",
+    "problem": "解决的问题",
+    "advantages": "技术优势",
+    "application_scope": "应用范围",
+    "field": "技术领域",
+    "keywords": "关键词",
+    "maturity": "成熟度",
+    "trl": "技术就绪度(TRL)",
+    "ip_type": "知识产权类型",
+    "patent_numbers": "专利号",
+    "transfer_modes": "转化方式",
+    "price": "价格",
+    "district": "所在区县",
+    "team": "团队",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "contact_email": "联系邮箱",
+    "description": "需求描述",
+    "demand_type": "需求类型",
+    "budget": "预算",
+    "valid_until": "有效期至",
 }
 TEXT_LIMITS = {
-    "title": 200, "summary": 5000, "detail": 20000, "problem": 5000, "advantages": 5000,
-    "application_scope": 5000, "team": 5000, "description": 10000, "contact_name": 100,
+    "title": 200,
+    "summary": 10000,
+    "detail": 20000,
+    "problem": 5000,
+    "advantages": 5000,
+    "application_scope": 5000,
+    "team": 5000,
+    "description": 10000,
+    "contact_name": 100,
     "contact_email": 200,
 }
 MAX_KEYWORDS = 10
@@ -209,8 +258,9 @@ def _parse_date(raw: object) -> date | None:
 def _reject_unknown(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise ValidationFailed({key: "不支持的字段" for key in unknown},
-                               message=f"包含不支持的字段：{'、'.join(unknown)}")
+        raise ValidationFailed(
+            {key: "不支持的字段" for key in unknown}, message=f"包含不支持的字段：{'、'.join(unknown)}"
+        )
 
 
 def _finish(out: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:

@@ -22,8 +22,9 @@ def test_parse_amount(raw, yuan):
     assert parse_amount(raw) == Decimal(yuan)
 
 
-@pytest.mark.parametrize(("raw", "message"), [("abc", "无法识别"), ("-5", "无法识别"), ("1e30", "无法识别"),
-                                               ("9999999亿", "金额过大")])
+@pytest.mark.parametrize(
+    ("raw", "message"), [("abc", "无法识别"), ("-5", "无法识别"), ("1e30", "无法识别"), ("9999999亿", "金额过大")]
+)
 def test_parse_amount_refuses(raw, message):
     with pytest.raises(ValueError, match=message):
         parse_amount(raw)
@@ -44,8 +45,14 @@ def test_prices():
 
 @pytest.mark.parametrize(
     ("amount", "text"),
-    [(Decimal("8800"), "8,800 元"), (Decimal("8800.5"), "8,800.50 元"), (Decimal("1250000"), "125 万元"),
-     (Decimal("12345678"), "1,234.5678 万元"), (Decimal("125000000"), "1.25 亿元"), (None, "—")],
+    [
+        (Decimal("8800"), "8,800 元"),
+        (Decimal("8800.5"), "8,800.50 元"),
+        (Decimal("1250000"), "125 万元"),
+        (Decimal("12345678"), "1,234.5678 万元"),
+        (Decimal("125000000"), "1.25 亿元"),
+        (None, "—"),
+    ],
 )
 def test_format_yuan(amount, text):
     assert format_yuan(amount) == text

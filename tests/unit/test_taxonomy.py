@@ -27,10 +27,16 @@ def test_default_taxonomy_has_rizhao_districts_and_the_11_national_fields():
 
 def test_a_deployment_can_replace_districts_and_fields(tmp_path):
     path = tmp_path / "taxonomy.json"
-    path.write_text(json.dumps({
-        "districts": [{"code": "370202", "name": "市南区"}],
-        "fields": [{"code": "X", "name": "海洋"}, {"code": "X1", "name": "海工装备", "parent": "X"}],
-    }, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "districts": [{"code": "370202", "name": "市南区"}],
+                "fields": [{"code": "X", "name": "海洋"}, {"code": "X1", "name": "海工装备", "parent": "X"}],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     taxonomy = Taxonomy.from_file(path)
     assert taxonomy.district_choices() == [("370202", "市南区")]
     assert taxonomy.field_path("X1") == "海洋 › 海工装备"

@@ -150,14 +150,35 @@ def test_duplicate_patent_number_within_an_organisation_is_refused(make_achievem
 
 def test_validation_reports_every_bad_field_in_chinese(actors):
     with pytest.raises(ValidationFailed) as refused:
-        services.create_listing("achievement", actors["owner"], achievement_data(
-            title="", maturity="成熟", field="不存在的领域", price="很贵", transfer_modes=[], trl="12",
-            patent_numbers="ZL201720001285.1", bogus="x"))
+        services.create_listing(
+            "achievement",
+            actors["owner"],
+            achievement_data(
+                title="",
+                maturity="成熟",
+                field="不存在的领域",
+                price="很贵",
+                transfer_modes=[],
+                trl="12",
+                patent_numbers="ZL201720001285.1",
+                bogus="x",
+            ),
+        )
     assert set(refused.value.fields) == {"bogus"}  # unknown keys are named first, before anything is checked
     with pytest.raises(ValidationFailed) as refused:
-        services.create_listing("achievement", actors["owner"], achievement_data(
-            title="", maturity="成熟", field="不存在的领域", price="很贵", transfer_modes=[], trl="12",
-            patent_numbers="ZL201720001285.1"))
+        services.create_listing(
+            "achievement",
+            actors["owner"],
+            achievement_data(
+                title="",
+                maturity="成熟",
+                field="不存在的领域",
+                price="很贵",
+                transfer_modes=[],
+                trl="12",
+                patent_numbers="ZL201720001285.1",
+            ),
+        )
     fields = refused.value.fields
     assert fields["title"] == "请填写名称"
     assert "成熟度“成熟”无效" in fields["maturity"]

@@ -50,14 +50,22 @@ def world(app, make_org, make_user, make_achievement) -> World:
     accounts.create_token(owner, "matrix")
     db.session.commit()
     token = accounts.tokens_of(owner)[0]
-    ids = {"org": org.id, "draft": draft.id, "published": published.id, "pending": pending_listing.id,
-           "draft_demand": draft_demand.id, "attachment": attachment.id, "pending_member": pending.id,
-           "token": token.id, "user": users["other_member"].id}
+    ids = {
+        "org": org.id,
+        "draft": draft.id,
+        "published": published.id,
+        "pending": pending_listing.id,
+        "draft_demand": draft_demand.id,
+        "attachment": attachment.id,
+        "pending_member": pending.id,
+        "token": token.id,
+        "user": users["other_member"].id,
+    }
     return World(users, ids)
 
 
 OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
-A, O, M, E, B, F, D = ROLES
+A, O, M, E, B, F, D = ROLES  # noqa: E741 - one letter per column keeps the table readable
 
 EVERYONE = dict.fromkeys(ROLES, OK)
 LOGGED_IN = {**EVERYONE, A: LOGIN}
@@ -160,16 +168,19 @@ def outcome(response) -> str | int:
 
 
 def test_every_route_has_an_access_rule(app):
-    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     covered = {(endpoint, method) for endpoint, method, _url, _expected in CASES}
     assert routes - covered == set(), "routes without an access rule in the matrix"
     assert covered - routes == set(), "matrix entries for routes that no longer exist"
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("endpoint", "method", "url", "expected"), CASES,
-                         ids=[f"{c[1]} {c[2]}" for c in CASES])
+@pytest.mark.parametrize(("endpoint", "method", "url", "expected"), CASES, ids=[f"{c[1]} {c[2]}" for c in CASES])
 def test_access(app, world, role, endpoint, method, url, expected):
     client = app.test_client()
     if role != "anonymous":
@@ -179,4 +190,5 @@ def test_access(app, world, role, endpoint, method, url, expected):
     response = client.open(url.format(**world.ids), method=method, **kwargs)
     response.close()  # a file download holds the file open until then
     assert outcome(response) == expected[role], (
-        f"{role} {method} {url}: {response.status_code} {response.headers.get('Location', '')}")
+        f"{role} {method} {url}: {response.status_code} {response.headers.get('Location', '')}"
+    )
