@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -277,7 +278,7 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
     counts = {"achievements": 0, "demands": 0, "papers": 0, "rejected": 0}
     rows = [r for r in _read_jsonl(source / "csl" / "csl_papers.jsonl", None) if r["discipline"] in CSL_FIELD]
     rows = rows[: papers or 0] if papers is not None else rows
-    with click.progressbar(rows, label="科研成果（CSL 论文摘要）", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(rows, label="科研成果（CSL 论文摘要）", file=sys.stderr) as bar:
         for i, row in enumerate(bar):
             owner = users[["univ", "ocean", "agri"][i % 3]]
             data = {
@@ -297,7 +298,7 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
             if i % 200 == 199:
                 db.session.commit()
     rows = _read_jsonl(source / "techmarket_51jishu" / "achievements.jsonl", achievements)
-    with click.progressbar(rows, label="科技成果", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(rows, label="科技成果", file=sys.stderr) as bar:
         for i, row in enumerate(bar):
             owner = users[ACH_ORGS[i % len(ACH_ORGS)]]
             data = {
@@ -321,7 +322,7 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
                 db.session.commit()
     today = local_today()
     rows = _read_jsonl(source / "techmarket_51jishu" / "requirements.jsonl", demands)
-    with click.progressbar(rows, label="技术需求", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(rows, label="技术需求", file=sys.stderr) as bar:
         for i, row in enumerate(bar):
             owner = users[DEMAND_ORGS[i % len(DEMAND_ORGS)]]
             coop = row.get("cooperation") or []
