@@ -53,7 +53,7 @@ EXAMPLE_PREFIX = "示例："  # template example rows start with this and are sk
 # `contact` is import-only: "姓名 电话 邮箱" in one cell, split onto contact_name/phone/email.
 ACHIEVEMENT_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("title", "成果名称", True, "不超过200字"),
-    ("summary", "成果简介", True, "公开展示的非保密简介，不超过5000字"),
+    ("summary", "成果简介", True, "公开展示的非保密简介，不超过10000字"),
     ("detail", "详细内容", False, "仅向已认证机构的登录用户展示"),
     ("problem", "解决的问题", False, ""),
     ("advantages", "技术优势", False, ""),
@@ -62,7 +62,7 @@ ACHIEVEMENT_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("keywords", "关键词", False, "多个关键词用；;，,、或空格分隔，最多10个"),
     ("maturity", "成熟度", True, "见右侧可选值"),
     ("trl", "技术就绪度(TRL)", False, "1到9的整数"),
-    ("ip_type", "知识产权类型", True, "见右侧可选值；专利类须填写专利号"),
+    ("ip_type", "知识产权类型", True, "见右侧可选值；专利类请填写专利号"),
     ("patent_numbers", "专利号", False, "如 ZL201720001285.X 或 201720001285X，多个用分号分隔；本机构内不能重复"),
     ("transfer_modes", "转化方式", True, "可填多个，用分号分隔，见右侧可选值"),
     ("price", "价格", False, "如 50万元、100万-200万 或 面议；不填为面议"),
