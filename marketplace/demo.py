@@ -360,12 +360,15 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
         },
         "demo:newco-1",
         publish=False,
+        submit=False,
     )
     db.session.commit()
     return counts
 
 
-def _create(owner, admin, kind, data, source_ref, *, publish: bool) -> bool:
+def _create(owner, admin, kind, data, source_ref, *, publish: bool, submit: bool = True) -> bool:
+    """A listing as its owner would make it: published ones approved by the admin, the others left
+    waiting in the review queue (or as a draft when submit=False)."""
     try:
         with db.session.begin_nested():
             listing = listings.create_listing(
@@ -373,6 +376,8 @@ def _create(owner, admin, kind, data, source_ref, *, publish: bool) -> bool:
             )
             if publish:
                 _publish(listing, owner, admin)
+            elif submit:
+                listings.transition(listing, "submit", owner)
         return True
     except ServiceError as exc:
         click.echo(f"跳过 {source_ref}: {exc.message} {exc.fields}", err=True)
