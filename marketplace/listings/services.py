@@ -296,6 +296,9 @@ def listing_query(kind: str, f: ListingFilter, *, public: bool = True):
     stmt = select(model)
     if public:
         stmt = stmt.where(model.status == S.PUBLISHED.value)
+        if model is Demand:
+            # Until `flask listings expire` marks them, demands past their date are not offered.
+            stmt = stmt.where(or_(model.valid_until.is_(None), model.valid_until >= local_today()))
     elif f.status:
         stmt = stmt.where(model.status == f.status)
     if f.org_id:

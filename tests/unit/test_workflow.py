@@ -194,3 +194,16 @@ def test_demand_valid_until_cannot_be_in_the_past(make_user):
     with pytest.raises(ValidationFailed) as refused:
         services.create_listing("demand", owner, demand_data(valid_until="2020-01-01"))
     assert refused.value.fields["valid_until"] == "有效期不能早于今天"
+
+
+def test_demands_past_their_date_leave_public_lists_before_the_expiry_job_runs(make_demand):
+    from marketplace.listings.models import Demand
+
+    live = make_demand(title="仍有效的需求", valid_until=(date.today() + timedelta(days=10)).isoformat())
+    stale = make_demand(title="已过期的需求", valid_until=(date.today() + timedelta(days=1)).isoformat())
+    db.session.execute(
+        db.update(Demand).where(Demand.id == stale.id).values(valid_until=date.today() - timedelta(days=1))
+    )
+    db.session.commit()
+    visible = db.session.scalars(services.listing_query("demand", services.ListingFilter())).all()
+    assert [d.id for d in visible] == [live.id]
