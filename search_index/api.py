@@ -1,11 +1,8 @@
-"""The contract between the application and the search library (implementation in progress)."""
+"""The contract between the application and the search library."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 # Price bands used as a facet, in yuan: (code, Chinese label, low inclusive, high exclusive).
 PRICE_BANDS: tuple[tuple[str, str, float | None, float | None], ...] = (
@@ -17,8 +14,17 @@ PRICE_BANDS: tuple[tuple[str, str, float | None, float | None], ...] = (
     ("gt500w", "500万元以上", 5_000_000, None),
 )
 
-FACETS = ("field_top", "field", "district", "maturity", "transfer_modes", "ip_type", "price_band",
-          "demand_type", "org_type")
+FACETS = (
+    "field_top",
+    "field",
+    "district",
+    "maturity",
+    "transfer_modes",
+    "ip_type",
+    "price_band",
+    "demand_type",
+    "org_type",
+)
 
 
 @dataclass
@@ -55,35 +61,7 @@ class SearchResult:
     took_ms: float = 0.0
 
 
-class SearchIndex:
-    """One index directory. Many readers, one writer at a time across processes (an inter-process
-    lock); `apply` never raises LockError to the caller, it waits (bounded) for the lock."""
+# The implementation lives in index.py (Whoosh is an implementation detail of this package).
+from .index import SearchIndex  # noqa: E402
 
-    def __init__(self, path: str | Path, *, user_words: Iterable[str] = ()):
-        raise NotImplementedError
-
-    def apply(self, upserts: list[dict[str, Any]], deletes: list[str], last_applied_id: int) -> None:
-        """Add or replace documents and delete keys in ONE commit that also records
-        `last_applied_id` (the outbox position) inside the index."""
-        raise NotImplementedError
-
-    def last_applied_id(self) -> int:
-        raise NotImplementedError
-
-    def rebuild(self, docs: Iterable[dict[str, Any]], last_applied_id: int, *, total: int | None = None,
-                progress: Callable[[int], None] | None = None) -> None:
-        """Build a complete new index in a sibling directory and swap it in atomically; searches
-        keep working on the old one meanwhile."""
-        raise NotImplementedError
-
-    def search(self, query: SearchQuery) -> SearchResult:
-        """Never raises for user input: bad syntax falls back to plain terms."""
-        raise NotImplementedError
-
-    def versions(self, kind: str | None = None) -> dict[str, str]:
-        """key -> version of every document (for drift checks)."""
-        raise NotImplementedError
-
-    def stats(self) -> dict[str, Any]:
-        """Document counts per kind, size on disk, segments, last applied id, dictionary words."""
-        raise NotImplementedError
+__all__ = ["FACETS", "PRICE_BANDS", "Hit", "SearchIndex", "SearchQuery", "SearchResult"]
