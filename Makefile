@@ -27,6 +27,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
+	$(FLASK) search reindex --if-needed
 
 run: setup
 	$(FLASK) run --host $(HOST) --port $(PORT)

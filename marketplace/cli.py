@@ -7,6 +7,7 @@ def register(app: Flask) -> None:
     from .accounts.cli import orgs_cli, users_cli
     from .demo import demo_cli
     from .listings.cli import listings_cli
+    from .search_cli import search_cli
 
-    for group in (orgs_cli, users_cli, listings_cli, demo_cli):
+    for group in (orgs_cli, users_cli, listings_cli, demo_cli, search_cli):
         app.cli.add_command(group)

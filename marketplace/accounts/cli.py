@@ -54,11 +54,13 @@ def verify_org(name: str) -> None:
     if org is None:
         raise click.ClickException(f"机构不存在：{name}")
     if not org.verified:
+        from .. import search
         from ..core import audit
         from ..core.timeutil import utcnow
 
         org.verified, org.verified_at = True, utcnow()
         audit.record(None, "verify", org, from_state="unverified", to_state="verified", reason="CLI")
+        search.enqueue(org)
         db.session.commit()
     click.echo(f"verified: {org.name}")
 

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import search
 from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import BrokerLevel, MembershipStatus, OrgType, Role
@@ -107,6 +108,7 @@ def create_org(data: dict[str, Any], actor: User | None = None, *, verified: boo
     db.session.add(org)
     db.session.flush()
     audit.record(actor, "create", org, details={"name": org.name})
+    search.enqueue(org)
     return org
 
 
@@ -121,6 +123,7 @@ def update_org(org: Organization, data: dict[str, Any], actor: User) -> Organiza
         setattr(org, key, value)
     if changed:
         audit.record(actor, "update", org, details={"fields": sorted(changed)})
+        search.enqueue(org, listings=bool({"name", "org_type"} & changed.keys()))
     return org
 
 
@@ -154,6 +157,7 @@ def set_verified(org: Organization, verified: bool, actor: User, reason: str | N
         to_state="verified" if verified else "unverified",
         reason=reason,
     )
+    search.enqueue(org)
     return org
 
 

@@ -32,6 +32,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import search
 from ..accounts.models import Organization, User
 from ..core import audit, policy
 from ..core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
@@ -644,6 +645,7 @@ def publish_imported(listing: services.Listing) -> None:
     listing.status = ListingStatus.PUBLISHED.value
     listing.published_at = listing.submitted_at = utcnow()
     audit.record(None, "approve", listing, from_state=source, to_state=listing.status, reason=PUBLISH_REASON)
+    search.enqueue(listing)
 
 
 # ---------------------------------------------------------------------------------------------

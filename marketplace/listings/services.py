@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.orm import Query
 
+from .. import search
 from ..accounts.models import Organization, User
 from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
@@ -122,6 +123,7 @@ def create_listing(
         listing.patents = [AchievementPatent(org_id=org.id, number=n) for n in numbers]
     db.session.flush()
     audit.record(user, "create", listing, to_state=S.DRAFT.value)
+    search.enqueue(listing)
     return listing
 
 
@@ -147,6 +149,7 @@ def update_listing(listing: Listing, user: User, changes: dict[str, Any]) -> Lis
     if changed:
         db.session.flush()
         audit.record(user, "update", listing, details={"fields": changed})
+        search.enqueue(listing)
     return listing
 
 
@@ -234,6 +237,7 @@ def transition(listing: Listing, action: str, user: User | None, reason: str | N
     elif action == "reject":
         listing.review_reason = reason
     audit.record(user, action, listing, from_state=source, to_state=listing.status, reason=reason)
+    search.enqueue(listing)
     return listing
 
 
