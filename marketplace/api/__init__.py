@@ -1,8 +1,8 @@
 """JSON API v1. Bearer-token auth (or a cookie session with CSRF), JSON errors, OpenAPI.
 
-Endpoints: `me.py` (the caller), `listings.py` (achievements and demands), `openapi.py` (the
-document describing all of them). Every endpoint must appear in the OpenAPI document; a test
-walks the URL map to make sure."""
+Endpoints: `me.py` (the caller), `listings.py` (achievements and demands), `search.py` (full-text
+search), `openapi.py` (the document describing all of them). Every endpoint must appear in the
+OpenAPI document; a test walks the URL map to make sure."""
 
 from flask import Blueprint
 
@@ -20,4 +20,4 @@ def service_error(exc: ServiceError):
     return json_error(exc.status, exc.code, exc.message, exc.fields)
 
 
-from . import listings, me, openapi  # noqa: E402, F401
+from . import listings, me, openapi, search  # noqa: E402, F401

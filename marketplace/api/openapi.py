@@ -23,6 +23,15 @@ from ..core.taxonomy import (
 )
 from ..core.taxonomy import TransferMode as TransferModeEnum
 from ..listings.services import SORTS, TRANSITIONS
+from ..search_params import (
+    ALL_FILTER_PARAMS,
+    FILTER_PARAMS,
+    KIND_LABELS,
+    MAX_PAGE,
+    MAX_QUERY_CHARS,
+    PRICE_BAND_LABELS,
+    SORT_LABELS,
+)
 from . import bp
 
 Schema = dict[str, Any]
@@ -225,6 +234,87 @@ def listing_paths(kind: str) -> dict[str, Schema]:
     return paths
 
 
+def search_paths() -> dict[str, Schema]:
+    applies = {
+        param: "、".join(kind for kind, params in FILTER_PARAMS.items() if param in params)
+        for param in ALL_FILTER_PARAMS
+    }
+    parameters = [
+        query(
+            "q",
+            "搜索词：中文、英文或混合，繁体与全角字符自动归一；引号中的内容按短语搜索；为空时按最新发布浏览",
+            {"type": "string", "maxLength": MAX_QUERY_CHARS},
+        ),
+        query("type", "搜索对象", {"type": "string", "enum": list(KIND_LABELS), "default": "achievement"}),
+        query("field", f"技术领域代码（一级如 01，或二级如 0105），也可用名称；适用于 {applies['field']}"),
+        query("district", f"区县代码或名称；适用于 {applies['district']}"),
+        query("maturity", "成熟度（仅 achievement）", {"type": "string", "enum": codes(Maturity)}),
+        query("transfer_mode", "转化方式（仅 achievement）", {"type": "string", "enum": codes(TransferModeEnum)}),
+        query("ip_type", "知识产权类型（仅 achievement）", {"type": "string", "enum": codes(IPType)}),
+        query("demand_type", "需求类型（仅 demand）", {"type": "string", "enum": codes(DemandType)}),
+        query(
+            "price_band",
+            "价格区间（成果价格或需求预算）：" + "、".join(f"{c}={label}" for c, label in PRICE_BAND_LABELS.items()),
+            {"type": "string", "enum": list(PRICE_BAND_LABELS)},
+        ),
+        query("org_type", "机构类型（仅 organization）", {"type": "string", "enum": codes(OrgType)}),
+        query(
+            "sort",
+            "排序："
+            + "、".join(f"{k}={v}" for k, v in SORT_LABELS.items())
+            + "；有搜索词时默认 relevance，否则 newest；"
+            "机构不支持按价格排序",
+            {"type": "string", "enum": list(SORT_LABELS)},
+        ),
+        query("page", "页码", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+        query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    ]
+    return {
+        "/search": {
+            "get": {
+                "operationId": "search",
+                "tags": ["search"],
+                "summary": "全文搜索（公开：仅已发布的成果和需求、已认证的机构）",
+                "description": (
+                    "中文分词全文检索，返回高亮片段、分面计数和无结果时的建议词。筛选参数只适用于对应的 type，"
+                    "用于其他 type 或取值无效时返回 422，error.fields 指出每个有误的参数。"
+                ),
+                "security": OPTIONAL_AUTH,
+                "parameters": parameters,
+                "responses": {
+                    "200": {"description": "一页结果", **json_content(ref("SearchResult"))},
+                    **errors(401, 422),
+                },
+            }
+        }
+    }
+
+
+SEARCH_ITEM = {
+    "id": INTEGER,
+    "type": {"type": "string", "enum": list(KIND_LABELS)},
+    "title": STRING,
+    "title_highlight": {**STRING, "description": "HTML：已转义的标题，命中词包在 <mark> 中"},
+    "summary": {**STRING, "description": "纯文本摘要（成果简介、需求描述或机构介绍，最多 200 字）"},
+    "highlight": {**STRING, "description": "HTML：已转义的正文片段，命中词包在 <mark> 中；浏览模式为空"},
+    "score": {"type": "number", "description": "相关度得分（同一次搜索内可比较）"},
+    "url": {**STRING, "description": "网页地址"},
+    "api_url": {**TEXT, "description": "API 详情地址；机构为 null"},
+    "field": nullable(ref("Field")),
+    "district": nullable(ref("District")),
+    "organization": {**nullable(ref("OrganizationRef")), "description": "发布机构；机构条目为 null"},
+    "price": {**nullable(ref("Price")), "description": "成果价格或需求预算；机构为 null"},
+    "published_at": {**DATETIME, "description": "发布时间（机构为认证时间）"},
+}
+SEARCH_ITEM_EXTRA = {
+    "maturity": nullable(ref("Maturity")),
+    "ip_type": nullable(ref("IPType")),
+    "transfer_modes": {"type": "array", "items": ref("TransferMode")},
+    "demand_type": nullable(ref("DemandType")),
+    "org_type": nullable(labeled(OrgType)),
+}
+
+
 PRICE_INPUT = {
     "description": "金额（元，可带单位 元/万元/亿元）、区间（如 100万-200万）、“面议”，或对象形式",
     "oneOf": [
@@ -410,6 +500,31 @@ SCHEMAS: dict[str, Schema] = {
     "Demand": closed_object(DEMAND),
     "AchievementPage": page_schema("Achievement"),
     "DemandPage": page_schema("Demand"),
+    "SearchItem": {
+        "type": "object",
+        "required": list(SEARCH_ITEM),
+        "properties": SEARCH_ITEM | SEARCH_ITEM_EXTRA,
+        "description": "成果另有 maturity、ip_type、transfer_modes；需求另有 demand_type；机构另有 org_type",
+    },
+    "SearchResult": closed_object(
+        {
+            "type": {"type": "string", "enum": list(KIND_LABELS)},
+            "q": {**STRING, "description": "实际搜索的词（去除控制字符、合并空白后）"},
+            "sort": {"type": "string", "enum": list(SORT_LABELS)},
+            "total": INTEGER,
+            "page": INTEGER,
+            "per_page": INTEGER,
+            "pages": INTEGER,
+            "items": {"type": "array", "items": ref("SearchItem")},
+            "facets": {
+                "type": "object",
+                "description": "分面计数，按筛选参数名分组：参数名 → {代码: 条数}；field 同时含一级和二级领域代码",
+                "additionalProperties": {"type": "object", "additionalProperties": INTEGER},
+            },
+            "suggestions": {"type": "array", "items": STRING, "description": "无结果或结果很少时建议的搜索词"},
+            "took_ms": {"type": "number"},
+        }
+    ),
     "AchievementInput": input_schema(
         ACHIEVEMENT_INPUT, ["title", "summary", "field", "maturity", "ip_type", "transfer_modes"]
     ),
@@ -459,6 +574,7 @@ def document() -> Schema:
     }
     for kind in KINDS:
         paths |= listing_paths(kind)
+    paths |= search_paths()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -477,6 +593,7 @@ def document() -> Schema:
             {"name": "me"},
             {"name": "achievements", "description": "科技成果"},
             {"name": "demands", "description": "技术需求"},
+            {"name": "search", "description": "全文搜索"},
             {"name": "meta"},
         ],
         "paths": paths,

@@ -193,7 +193,7 @@ def test_home_shows_counts_latest_listings_and_a_search_box(client, make_achieve
     assert "首页上的成果" in page and "首页上的需求" in page
     assert "首页不该出现的草稿" not in page
     assert re.search(r"<strong>1</strong><span>项科技成果", page)
-    assert 'action="/achievements"' in page and 'name="q"' in page
+    assert 'action="/search"' in page and 'name="q"' in page
     assert "注册并发布成果" in page
 
 
