@@ -821,3 +821,72 @@ def outbox_stats(index: SearchIndex | None = None) -> dict[str, Any]:
         # Rows this node never applied may have been pruned: it was down longer than the retention.
         "behind_retention": bool(first is not None and 0 < position < first - 1),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Rebuilding from the admin pages: a background thread of this process, its progress in a small
+# JSON file beside the index so that every worker of the node shows the same bar.
+
+
+def reindex_status(path: str | None = None) -> dict[str, Any]:
+    """{"state": "idle"|"running"|"done"|"failed", "done", "total", "started", "finished", "error"}."""
+    path = path or str(current_app.config["SEARCH_INDEX_DIR"])
+    try:
+        status = json.loads(_sibling(path, ".reindex.json").read_text())
+    except (OSError, ValueError):
+        return {"state": "idle", "done": 0, "total": 0}
+    if status.get("state") == "running" and not _alive(status.get("pid")):
+        status["state"] = "failed"  # the process that ran it is gone
+        status["error"] = status.get("error") or "重建进程已中断，请重新开始"
+    return status
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def start_reindex_job(app: Flask) -> threading.Thread:
+    """Start a rebuild in a background thread (refused while one is running on this node)."""
+    path = str(app.config["SEARCH_INDEX_DIR"])
+    if _rebuilding(path) or reindex_status(path).get("state") == "running":
+        raise RuntimeError("索引正在重建中，请等待完成")
+    status_file = _sibling(path, ".reindex.json")
+
+    def write(**values: Any) -> None:
+        status_file.write_text(json.dumps({**values, "pid": os.getpid()}, ensure_ascii=False))
+
+    total = public_count()
+    write(state="running", done=0, total=total, started=time.time())
+
+    def run() -> None:
+        started = time.time()
+        with app.app_context():
+            try:
+                # A fresh SearchIndex picks up the administrators' words added since start-up.
+                index = open_index(path, user_words())
+                done = 0
+
+                def progress(step: int) -> None:
+                    nonlocal done
+                    done += step
+                    if done == total or done % 500 < step:
+                        write(state="running", done=done, total=total, started=started)
+
+                count = reindex(index, progress=progress)
+                write(state="done", done=count, total=count, started=started, finished=time.time())
+            except Exception as exc:  # the admin page must say it failed, not spin forever
+                app.logger.exception("search reindex failed")
+                write(state="failed", done=0, total=total, started=started, finished=time.time(), error=str(exc))
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="search-reindex", daemon=True)
+    thread.start()
+    app.extensions.setdefault("search_jobs", []).append(thread)
+    return thread

@@ -16,6 +16,7 @@ from ..core.audit import ACTION_LABELS
 from ..core.errors import ServiceError
 from ..core.guards import admin_required, roles_required
 from ..core.taxonomy import OrgType, Role
+from ..core.validators import split_list
 from ..extensions import db
 from ..listings import services as listings
 from . import services
@@ -301,3 +302,59 @@ def audit_log():
         object_type_labels=services.OBJECT_TYPE_LABELS,
         actions=list(ACTION_LABELS.items()),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Search index: statistics, domain terms, rebuild with progress
+
+
+@bp.get("/search")
+@admin_required
+def search_index():
+    from .. import search
+
+    index = search.get_index()
+    return render_template(
+        "admin/search.html",
+        stats=index.stats(),
+        outbox=search.outbox_stats(index),
+        words=search.user_words(),
+        job=search.reindex_status(),
+    )
+
+
+@bp.post("/search/words")
+@admin_required
+def search_words():
+    from .. import search
+
+    words = split_list(request.form.get("words"))
+    too_long = [w for w in words if len(w) > 50]
+    if not words:
+        flash("请输入要添加的词语，多个词用空格或逗号分隔", "warning")
+    elif too_long:
+        flash(f"词语不能超过50个字：{too_long[0][:60]}", "danger")
+    else:
+        added = search.add_words(words)
+        known = [w for w in words if w not in added]
+        if added:
+            flash(f"已添加 {len(added)} 个词：{'、'.join(added)}。请重建索引，使已有信息按新词重新分词。", "success")
+        if known:
+            flash(f"已存在：{'、'.join(known)}", "info")
+    return redirect(url_for(".search_index"))
+
+
+@bp.post("/search/reindex")
+@admin_required
+def search_reindex():
+    from flask import current_app
+
+    from .. import search
+
+    try:
+        search.start_reindex_job(current_app._get_current_object())
+    except RuntimeError as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("已开始重建索引；重建期间搜索照常使用旧索引。", "success")
+    return redirect(url_for(".search_index"))
