@@ -127,19 +127,22 @@ def update_org(org: Organization, data: dict[str, Any], actor: User) -> Organiza
     return org
 
 
+# The organisation fields a form or an update may carry.
+ORG_FIELDS = (
+    "name",
+    "org_type",
+    "uscc",
+    "district",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "description",
+)
+
+
 def _org_dict(org: Organization) -> dict[str, Any]:
-    keys = (
-        "name",
-        "org_type",
-        "uscc",
-        "district",
-        "address",
-        "contact_name",
-        "contact_phone",
-        "contact_email",
-        "description",
-    )
-    return {key: getattr(org, key) for key in keys}
+    return {key: getattr(org, key) for key in ORG_FIELDS}
 
 
 def set_verified(org: Organization, verified: bool, actor: User, reason: str | None = None) -> Organization:

@@ -25,17 +25,7 @@ bp = Blueprint("accounts", __name__)
 
 FORM_ERROR = 422  # every form re-rendered with errors answers 422
 SELF_SERVICE_ROLES = (Role.UNIVERSITY, Role.ENTERPRISE, Role.BROKER)
-ORG_FIELDS = (
-    "name",
-    "org_type",
-    "uscc",
-    "district",
-    "address",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "description",
-)
+ORG_FIELDS = services.ORG_FIELDS
 LISTING_KINDS = {"achievements": "achievement", "demands": "demand"}
 
 
