@@ -548,6 +548,101 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+def matches_paths() -> dict[str, Schema]:
+    """GET /{plural}/{id}/matches: recommendations (marketplace/matching.py)."""
+    item = closed_object(
+        {
+            "id": {"type": "integer"},
+            "title": STRING,
+            "score": {
+                "type": "number",
+                "description": "加权总分：文本相关度、领域、成熟度、价格、区县（权重见 MATCH_WEIGHTS）",
+            },
+            "reasons": {
+                "type": "array",
+                "items": STRING,
+                "description": "中文推荐理由，如“共同关键词：直接还原、氢冶金”",
+            },
+            "url": {**STRING, "description": "网页地址"},
+        }
+    )
+    body = json_content(closed_object({"items": {"type": "array", "items": item}}))
+    paths: dict[str, Schema] = {}
+    for kind, other in (("demand", "achievement"), ("achievement", "demand")):
+        meta, target = KINDS[kind], KINDS[other]
+        paths[f"/{meta['plural']}/{{listing_id}}/matches"] = {
+            "parameters": [LISTING_ID],
+            "get": {
+                "operationId": f"{kind}_matches",
+                "tags": [meta["plural"]],
+                "summary": f"为该{meta['label']}推荐的{target['label']}（按得分排序，附推荐理由）",
+                "description": (
+                    f"该{meta['label']}须对调用者可见（规则同详情）；推荐对象只含已发布的{target['label']}，"
+                    "不含本机构发布的信息。"
+                ),
+                "security": OPTIONAL_AUTH,
+                "parameters": [
+                    query(
+                        "limit",
+                        "返回条数，1–50，默认 10",
+                        {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                    )
+                ],
+                "responses": {"200": {"description": "推荐列表", **body}, **errors(401, 403, 404, 422)},
+            },
+        }
+    return paths
+
+
+def suggest_paths() -> dict[str, Schema]:
+    """POST /suggest: keywords and a field for a listing being written (marketplace/api/suggest.py)."""
+    scored = closed_object({"code": STRING, "name": STRING, "path": STRING, "score": {"type": "number"}})
+    body = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["text"],
+        "properties": {
+            "text": {
+                **STRING,
+                "minLength": 1,
+                "maxLength": 20000,
+                "description": "成果简介或需求描述（最多 20,000 字）",
+            },
+            "title": {**STRING, "maxLength": 200, "description": "名称（可选，权重加倍）"},
+            "kind": {"type": "string", "enum": ["achievement", "demand"], "default": "achievement"},
+            "keywords": {"type": "array", "items": STRING, "description": "已填写的关键词，不再重复建议"},
+        },
+    }
+    result = closed_object(
+        {
+            "kind": {"type": "string", "enum": ["achievement", "demand"]},
+            "keywords": {
+                "type": "array",
+                "items": STRING,
+                "description": "建议关键词（TF-IDF），最多 8 个，最好的在前",
+            },
+            "field": {
+                **nullable(ref("Field")),
+                "description": "建议的技术领域（把握较大时为二级领域）；文字太少时为 null",
+            },
+            "fields": {"type": "array", "items": scored, "description": "一级领域前 3 名及概率"},
+        }
+    )
+    return {
+        "/suggest": {
+            "post": {
+                "operationId": "suggest",
+                "tags": ["suggest"],
+                "summary": "发布时的关键词和技术领域建议（需登录，任何角色）",
+                "description": "根据正在填写的文字建议关键词和技术领域，不保存任何内容。文字为空或超过 20,000 字时返回 422。",
+                "security": SECURED,
+                "requestBody": {"required": True, **json_content(body)},
+                "responses": {"200": {"description": "建议", **json_content(result)}, **errors(400, 401, 422)},
+            }
+        }
+    }
+
+
 def document() -> Schema:
     paths: dict[str, Schema] = {
         "/me": {
@@ -575,6 +670,8 @@ def document() -> Schema:
     for kind in KINDS:
         paths |= listing_paths(kind)
     paths |= search_paths()
+    paths |= suggest_paths()
+    paths |= matches_paths()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -594,6 +691,7 @@ def document() -> Schema:
             {"name": "achievements", "description": "科技成果"},
             {"name": "demands", "description": "技术需求"},
             {"name": "search", "description": "全文搜索"},
+            {"name": "suggest", "description": "发布建议"},
             {"name": "meta"},
         ],
         "paths": paths,

@@ -176,8 +176,10 @@ def _detail_page(kind: str, listing_id: int):
         db.session.commit()
     show_history = owner or policy.can_review(current_user) or policy.can_view_audit(current_user)
     history = audit.history(listing) if show_history else []
+    matches = _matches(listing) if owner or policy.is_admin(current_user) else None
     return render_template(
         "listings/detail.html",
+        matches=matches,
         kind=kind,
         listing=listing,
         is_owner=owner,
@@ -188,6 +190,19 @@ def _detail_page(kind: str, listing_id: int):
         action_labels=services.ACTION_LABELS,
         audit_labels=audit.ACTION_LABELS,
     )
+
+
+def _matches(listing) -> list | None:
+    """Recommendations for the owners' "推荐匹配" section (computed now: no manual step)."""
+    from .. import matching
+
+    if not listing.is_published:
+        return None
+    try:
+        return matching.recommend(listing, limit=current_app.config.get("MATCH_PAGE_LIMIT", 8))
+    except Exception:  # the listing page must not fail because of recommendations
+        current_app.logger.exception("matching failed for %s %s", listing.KIND, listing.id)
+        return []
 
 
 def _actors(history: list[audit.AuditLog]) -> dict[int, User]:

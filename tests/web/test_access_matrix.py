@@ -134,6 +134,7 @@ CASES = [
     ("api.achievements", "GET", "/api/v1/achievements", EVERYONE),
     ("api.demands", "GET", "/api/v1/demands", EVERYONE),
     ("api.search", "GET", "/api/v1/search?q=机器视觉", EVERYONE),
+    ("api.suggest", "POST", "/api/v1/suggest", API_LOGGED_IN),
     ("api.achievement_create", "POST", "/api/v1/achievements", {**LISTING_MEMBERS, D: FORBIDDEN}),
     ("api.demand_create", "POST", "/api/v1/demands", {**LISTING_MEMBERS, D: FORBIDDEN}),
     ("api.achievement_detail", "GET", "/api/v1/achievements/{draft}", PRIVATE_LISTING),
@@ -148,6 +149,8 @@ CASES = [
     ("api.demand_close", "POST", "/api/v1/demands/{draft_demand}/close", OWNER_OR_ADMIN),
     ("api.achievement_review", "POST", "/api/v1/achievements/{pending}/review", ADMIN_ONLY),
     ("api.demand_review", "POST", "/api/v1/demands/{draft_demand}/review", ADMIN_ONLY),
+    ("api.achievement_matches", "GET", "/api/v1/achievements/{published}/matches", EVERYONE),
+    ("api.demand_matches", "GET", "/api/v1/demands/{draft_demand}/matches", PRIVATE_LISTING),
 ]
 
 # Expectations that depend on more than the role.
