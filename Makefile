@@ -59,6 +59,10 @@ check-migrations: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/search_bench.py --n 10000
+	$(BIN)/python bench/search_quality.py
+	$(BIN)/python bench/match_bench.py
+	$(BIN)/python bench/match_quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
