@@ -71,6 +71,8 @@ class Config:
     LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "20 per minute")
     LOGIN_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
     REGISTER_LIMIT_PER_ADDRESS = _env("REGISTER_LIMIT_PER_ADDRESS", "10 per hour")
+    INQUIRY_LIMIT = _env("INQUIRY_LIMIT", "10 per hour")  # new inquiry threads, per user
+    INQUIRY_REPLY_LIMIT = _env("INQUIRY_REPLY_LIMIT", "60 per hour")  # replies, per user
 
     WTF_CSRF_CHECK_DEFAULT = False  # checked in a before_request hook, unless a bearer token authenticates
     WTF_CSRF_TIME_LIMIT = None

@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
     from .imports.views import bp as imports_bp
+    from .inquiries.views import bp as inquiries_bp
     from .listings.views import bp as listings_bp
     from .main.views import bp as main_bp
     from .search_views import bp as search_bp
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(listings_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(inquiries_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

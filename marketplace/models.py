@@ -2,5 +2,6 @@
 
 from .accounts.models import ApiToken, Organization, User  # noqa: F401
 from .core.audit import AuditLog  # noqa: F401
+from .inquiries.models import Inquiry, InquiryMessage  # noqa: F401
 from .listings.models import Achievement, AchievementPatent, Attachment, Demand  # noqa: F401
 from .outbox_models import SearchOutbox, SearchWord  # noqa: F401

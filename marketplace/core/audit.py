@@ -53,6 +53,8 @@ ACTION_LABELS = {
     "login": "登录",
     "attach": "上传附件",
     "detach": "删除附件",
+    "inquire": "发送合作意向",
+    "offer": "推荐成果",
 }
 
 

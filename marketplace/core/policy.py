@@ -76,3 +76,13 @@ def can_manage_org(user: Any, org: Any) -> bool:
 
 def can_view_audit(user: Any) -> bool:
     return is_admin(user) or is_official(user)
+
+
+def is_inquiry_party(user: Any, inquiry: Any) -> bool:
+    """A member of one of the two organisations of an inquiry thread: may read and reply."""
+    return belongs_to(user, inquiry.from_org_id) or belongs_to(user, inquiry.to_org_id)
+
+
+def can_view_inquiry(user: Any, inquiry: Any) -> bool:
+    """The parties, and administrators (read-only)."""
+    return is_inquiry_party(user, inquiry) or is_admin(user)

@@ -16,6 +16,7 @@ import pytest
 from marketplace.accounts import services as accounts
 from marketplace.core.taxonomy import MembershipStatus
 from marketplace.extensions import db
+from marketplace.inquiries import services as inquiries
 from marketplace.listings import services as listings
 from tests.conftest import demand_data, login
 
@@ -30,7 +31,7 @@ class World:
 
 
 @pytest.fixture
-def world(app, make_org, make_user, make_achievement) -> World:
+def world(app, make_org, make_user, make_achievement, make_demand) -> World:
     org = make_org(org_type="university")
     owner = make_user("university", org=org, manager=True)
     users = {
@@ -47,6 +48,8 @@ def world(app, make_org, make_user, make_achievement) -> World:
     pending_listing = make_achievement(owner=owner, status="pending", patent_numbers="")
     draft_demand = listings.create_listing("demand", owner, demand_data())
     attachment = listings.add_attachment(draft, owner, "说明书.pdf", PDF)
+    published_demand = make_demand(owner=users["enterprise"])
+    inquiry = inquiries.start_inquiry(users["enterprise"], published, "请介绍一下授权条件")
     accounts.create_token(owner, "matrix")
     db.session.commit()
     token = accounts.tokens_of(owner)[0]
@@ -56,6 +59,8 @@ def world(app, make_org, make_user, make_achievement) -> World:
         "published": published.id,
         "pending": pending_listing.id,
         "draft_demand": draft_demand.id,
+        "published_demand": published_demand.id,
+        "inquiry": inquiry.id,
         "attachment": attachment.id,
         "pending_member": pending.id,
         "token": token.id,
@@ -75,6 +80,8 @@ OWNER_OR_ADMIN = {**OWNER_ONLY, D: OK}
 PRIVATE_LISTING = {A: FORBIDDEN, O: OK, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: OK, D: OK}
 LISTING_MEMBERS = {A: LOGIN, O: OK, M: OK, E: OK, B: FORBIDDEN, F: FORBIDDEN, D: FORBIDDEN}
 API_LOGGED_IN = {**EVERYONE, A: LOGIN}
+# An inquiry thread from the enterprise member to the owner's organisation; admins read only.
+THREAD_PARTIES = {A: LOGIN, O: OK, M: FORBIDDEN, E: OK, B: FORBIDDEN, F: FORBIDDEN, D: OK}
 
 # (endpoint, method, url template, expected outcome per role)
 CASES = [
@@ -97,6 +104,11 @@ CASES = [
     ("listings.attachment", "GET", "/attachments/{attachment}", {**PRIVATE_LISTING, A: LOGIN}),
     ("listings.upload_attachment", "POST", "/achievements/{draft}/attachments", OWNER_ONLY),
     ("listings.delete_attachment", "POST", "/attachments/{attachment}/delete", {**OWNER_ONLY, A: LOGIN}),
+    ("inquiries.ask", "POST", "/achievements/{published}/inquiries", {**ADMIN_ONLY, E: OK, D: FORBIDDEN}),
+    ("inquiries.offer", "POST", "/demands/{published_demand}/offers", {**ADMIN_ONLY, O: OK, M: OK, D: FORBIDDEN}),
+    ("inquiries.inbox", "GET", "/inbox", LOGGED_IN),
+    ("inquiries.thread", "GET", "/inbox/{inquiry}", THREAD_PARTIES),
+    ("inquiries.reply", "POST", "/inbox/{inquiry}/reply", {**THREAD_PARTIES, D: FORBIDDEN}),
     ("accounts.login", "GET", "/login", EVERYONE),
     ("accounts.login", "POST", "/login", EVERYONE),
     ("accounts.logout", "POST", "/logout", EVERYONE),

@@ -1,0 +1,1 @@
+"""First contact: enterprise inquiries on achievements, university offers on demands, the inbox."""
