@@ -97,7 +97,10 @@ _SEG_CACHE_MAX = 4096
 
 
 def _seg_cached(segreader, name: str, build: Callable[[], Any]) -> Any:
-    key = (segreader.segment().segment_id(), name)
+    segment = segreader.segment()
+    if segment is None:  # an empty index's reader: nothing worth caching
+        return build()
+    key = (segment.segment_id(), name)
     try:
         val = _seg_cache[key]
         _seg_cache.move_to_end(key)
@@ -245,7 +248,9 @@ class _Snapshot:
             live |= seg_live
         self.live = live
         # forget columns of segments that are gone (merged away or replaced by a rebuild)
-        segids = {r.segment().segment_id() for r, _ in self.leaves}
+        # An index with no segment yet (a writer created it, nothing committed) has an EmptyReader
+        # leaf whose segment() is None.
+        segids = {seg.segment_id() for r, _ in self.leaves if (seg := r.segment()) is not None}
         for key in [k for k in _seg_cache if k[0] not in segids]:
             del _seg_cache[key]
         self._token_cache: OrderedDict[tuple, tuple[set[int], dict[int, float]]] = OrderedDict()
