@@ -1131,6 +1131,8 @@ def _refreshed_searcher(ix, old_reader):
 
 
 def _read_meta(searcher) -> dict[str, Any]:
+    if searcher.reader().doc_count_all() == 0:  # no segment yet: Whoosh's lookup would fail
+        return {}
     docnum = searcher.document_number(key=META_KEY)
     if docnum is None:
         return {}

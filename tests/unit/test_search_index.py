@@ -406,3 +406,16 @@ def test_edits_after_a_rebuild_never_merge_the_big_segments(tmp_path, monkeypatc
         assert big_segments() == 5
     assert ix.stats()["segments"] <= 5 + 4
     assert search(ix, "编辑11").total == 1 and ix.stats()["documents"]["achievement"] == 212
+
+
+def test_reader_copes_with_a_generation_that_has_no_segment_yet(tmp_path):
+    """Another process created the index (under its write lock) but has not committed: a reader
+    opening it then must answer, not crash (seen once in CI with two writer processes)."""
+    from search_index import SearchIndex, SearchQuery
+
+    writer = SearchIndex(tmp_path / "ix")
+    writer._open_for_write()  # what apply() does first, before its commit
+    reader = SearchIndex(tmp_path / "ix")
+    assert reader.last_applied_id() == 0
+    assert reader.search(SearchQuery(text="电池")).total == 0
+    assert reader.stats()["total"] == 0
