@@ -121,6 +121,7 @@ def configure_sqlite(engine) -> None:
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
+    from .alerts.views import bp as alerts_bp
     from .api import bp as api_bp
     from .imports.views import bp as imports_bp
     from .inquiries.views import bp as inquiries_bp
@@ -133,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(listings_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(inquiries_bp)
+    app.register_blueprint(alerts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -5,9 +5,10 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from .accounts.cli import orgs_cli, users_cli
+    from .alerts.cli import alerts_cli
     from .demo import demo_cli
     from .listings.cli import listings_cli
     from .search_cli import search_cli
 
-    for group in (orgs_cli, users_cli, listings_cli, demo_cli, search_cli):
+    for group in (orgs_cli, users_cli, listings_cli, demo_cli, search_cli, alerts_cli):
         app.cli.add_command(group)

@@ -1,6 +1,7 @@
 """Imports every model so that Alembic and `db.metadata` see the whole schema."""
 
 from .accounts.models import ApiToken, Organization, User  # noqa: F401
+from .alerts.models import AlertCheck, EmailOutbox, Notification, SavedSearch  # noqa: F401
 from .core.audit import AuditLog  # noqa: F401
 from .inquiries.models import Inquiry, InquiryMessage  # noqa: F401
 from .listings.models import Achievement, AchievementPatent, Attachment, Demand  # noqa: F401

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Query
 
 from .. import search
 from ..accounts.models import Organization, User
+from ..alerts import services as alerts
 from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.money import format_yuan
@@ -238,6 +239,8 @@ def transition(listing: Listing, action: str, user: User | None, reason: str | N
         listing.review_reason = reason
     audit.record(user, action, listing, from_state=source, to_state=listing.status, reason=reason)
     search.enqueue(listing)
+    if listing.status == S.PUBLISHED.value:
+        alerts.enqueue_check(listing)
     return listing
 
 

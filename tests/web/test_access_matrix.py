@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from marketplace.accounts import services as accounts
+from marketplace.alerts import services as alerts
 from marketplace.core.taxonomy import MembershipStatus
 from marketplace.extensions import db
 from marketplace.inquiries import services as inquiries
@@ -50,6 +52,7 @@ def world(app, make_org, make_user, make_achievement, make_demand) -> World:
     attachment = listings.add_attachment(draft, owner, "说明书.pdf", PDF)
     published_demand = make_demand(owner=users["enterprise"])
     inquiry = inquiries.start_inquiry(users["enterprise"], published, "请介绍一下授权条件")
+    saved = alerts.save_search(owner, MultiDict({"q": "机器视觉"}))
     accounts.create_token(owner, "matrix")
     db.session.commit()
     token = accounts.tokens_of(owner)[0]
@@ -65,6 +68,8 @@ def world(app, make_org, make_user, make_achievement, make_demand) -> World:
         "pending_member": pending.id,
         "token": token.id,
         "user": users["other_member"].id,
+        "saved": saved.id,
+        "saved_token": saved.unsubscribe_token,
     }
     return World(users, ids)
 
@@ -109,6 +114,17 @@ CASES = [
     ("inquiries.inbox", "GET", "/inbox", LOGGED_IN),
     ("inquiries.thread", "GET", "/inbox/{inquiry}", THREAD_PARTIES),
     ("inquiries.reply", "POST", "/inbox/{inquiry}/reply", {**THREAD_PARTIES, D: FORBIDDEN}),
+    ("alerts.index", "GET", "/alerts", LOGGED_IN),
+    ("alerts.save", "POST", "/alerts", LOGGED_IN),
+    ("alerts.toggle", "POST", "/alerts/{saved}/toggle", OWNER_ONLY),
+    ("alerts.delete", "POST", "/alerts/{saved}/delete", OWNER_ONLY),
+    ("alerts.delete", "POST", "/alerts/999999/delete", {**dict.fromkeys(ROLES, NOT_FOUND), A: LOGIN}),
+    # The token alone identifies the subscription: no login needed for the link in an e-mail.
+    ("alerts.unsubscribe", "GET", "/alerts/unsubscribe/{saved_token}", EVERYONE),
+    ("alerts.unsubscribe", "GET", "/alerts/unsubscribe/not-a-token", dict.fromkeys(ROLES, NOT_FOUND)),
+    ("alerts.unsubscribe_confirm", "POST", "/alerts/unsubscribe/{saved_token}", EVERYONE),
+    ("alerts.notifications", "GET", "/notifications", LOGGED_IN),
+    ("alerts.mark_read", "POST", "/notifications/read", LOGGED_IN),
     ("accounts.login", "GET", "/login", EVERYONE),
     ("accounts.login", "POST", "/login", EVERYONE),
     ("accounts.logout", "POST", "/logout", EVERYONE),
