@@ -7,7 +7,6 @@ import re
 import secrets
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -17,7 +16,7 @@ from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import BrokerLevel, MembershipStatus, OrgType, Role
 from ..core.timeutil import utcnow
-from ..core.validators import validate_phone, validate_uscc
+from ..core.validators import optional_value, validate_email_address, validate_phone, validate_uscc
 from ..extensions import db
 from .models import ApiToken, Organization, User
 
@@ -79,20 +78,8 @@ def clean_org(data: dict[str, Any], existing: Organization | None = None) -> dic
         out["district"] = district.code if district else None
     else:
         out["district"] = None
-    phone = (data.get("contact_phone") or "").strip()
-    if phone:
-        try:
-            phone = validate_phone(phone)
-        except ValueError as exc:
-            errors["contact_phone"] = str(exc)
-    out["contact_phone"] = phone or None
-    email = (data.get("contact_email") or "").strip()
-    if email:
-        try:
-            email = _normalise_email(email)
-        except ValueError as exc:
-            errors["contact_email"] = str(exc)
-    out["contact_email"] = email or None
+    out["contact_phone"] = optional_value(data, "contact_phone", validate_phone, errors)
+    out["contact_email"] = optional_value(data, "contact_email", validate_email_address, errors)
     for key, limit in (("address", 300), ("contact_name", 100), ("description", 5000)):
         value = (data.get(key) or "").strip()
         if len(value) > limit:
@@ -168,13 +155,6 @@ def set_verified(org: Organization, verified: bool, actor: User, reason: str | N
 # Users
 
 
-def _normalise_email(raw: str) -> str:
-    try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValueError("邮箱格式不正确") from exc
-
-
 def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
@@ -222,7 +202,7 @@ def clean_user(data: dict[str, Any], *, require_password: bool = True) -> dict[s
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     try:
-        out["email"] = _normalise_email(data.get("email") or "")
+        out["email"] = validate_email_address(data.get("email") or "")
     except ValueError as exc:
         errors["email"] = str(exc)
     else:
@@ -238,13 +218,7 @@ def clean_user(data: dict[str, Any], *, require_password: bool = True) -> dict[s
     if role is None:
         errors["role"] = "请选择身份"
     out["role"] = role.value if role else None
-    phone = (data.get("phone") or "").strip()
-    if phone:
-        try:
-            phone = validate_phone(phone)
-        except ValueError as exc:
-            errors["phone"] = str(exc)
-    out["phone"] = phone or None
+    out["phone"] = optional_value(data, "phone", validate_phone, errors)
     password = data.get("password") or ""
     if require_password:
         problem = password_problem(password, out.get("email", ""))

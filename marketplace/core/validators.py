@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
 
 # GB 32100-2015 统一社会信用代码: 18 characters from this 31-character alphabet (no I O S V Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -100,3 +104,25 @@ def validate_phone(raw: str) -> str:
     if not _PHONE.match(text):
         raise ValueError("电话号码格式不正确，请填写手机号（11位）或带区号的固定电话，如 0633-8888888")
     return text
+
+
+def validate_email_address(raw: str) -> str:
+    try:
+        return validate_email((raw or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError("邮箱格式不正确") from exc
+
+
+def optional_value(
+    data: dict[str, Any], key: str, validator: Callable[[str], str], errors: dict[str, str]
+) -> str | None:
+    """A field that may be left blank: None when blank, else the validated value; a bad value puts
+    its Chinese reason into errors[key]."""
+    raw = str(data.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return validator(raw)
+    except ValueError as exc:
+        errors[key] = str(exc)
+        return raw

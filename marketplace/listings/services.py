@@ -13,16 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, cast, func, or_, select, update
-from sqlalchemy.orm import Query
+from sqlalchemy import Select, String, cast, func, or_, select, update
 
 from .. import search
 from ..accounts.models import Organization, User
 from ..alerts import services as alerts
 from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
-from ..core.money import format_yuan
-from ..core.taxonomy import ListingStatus, Role
+from ..core.taxonomy import ListingStatus
 from ..core.timeutil import local_today, utcnow
 from ..extensions import db
 from .models import LISTING_MODELS, Achievement, AchievementPatent, Attachment, Demand
@@ -360,7 +358,7 @@ def paginate(stmt, page: int, per_page: int | None = None):
     return db.paginate(stmt, page=max(page, 1), per_page=min(max(per_page, 1), 100), error_out=False)
 
 
-def review_queue(kind: str) -> Query:
+def review_queue(kind: str) -> Select:
     model = model_for(kind)
     return select(model).where(model.status == S.PENDING.value).order_by(model.submitted_at, model.id)
 
@@ -491,6 +489,3 @@ def my_listings(user: User, kind: str):
     if org is None:
         return []
     return list(db.session.scalars(select(model).where(model.org_id == org.id).order_by(model.updated_at.desc())))
-
-
-__all__ = ["format_yuan", "Role"]

@@ -11,7 +11,7 @@ from flask import current_app
 from ..core.errors import ValidationFailed
 from ..core.money import parse_price
 from ..core.taxonomy import DemandType, IPType, Maturity, PriceKind, TransferMode
-from ..core.validators import split_list, validate_patent_number, validate_phone
+from ..core.validators import optional_value, split_list, validate_email_address, validate_patent_number, validate_phone
 
 ACHIEVEMENT_FIELDS = (
     "title",
@@ -139,17 +139,8 @@ def _common(data: dict[str, Any], errors: dict[str, str], out: dict[str, Any]) -
     else:
         out["district"] = None
     out["contact_name"] = _text(data, "contact_name", errors)
-    phone = str(data.get("contact_phone") or "").strip()
-    if phone:
-        try:
-            phone = validate_phone(phone)
-        except ValueError as exc:
-            errors["contact_phone"] = str(exc)
-    out["contact_phone"] = phone or None
-    email = _text(data, "contact_email", errors)
-    if email and ("@" not in email or "." not in email.split("@")[-1]):
-        errors["contact_email"] = "联系邮箱格式不正确"
-    out["contact_email"] = email
+    out["contact_phone"] = optional_value(data, "contact_phone", validate_phone, errors)
+    out["contact_email"] = optional_value(data, "contact_email", validate_email_address, errors)
 
 
 def _price(data, key, errors):
