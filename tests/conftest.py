@@ -73,6 +73,18 @@ def db(app: Flask) -> Iterator[Any]:
 
 
 @pytest.fixture
+def index(app: Flask, tmp_path):
+    """A fresh search index directory for this test (the database is emptied between tests, so
+    row ids are reused and an index kept across tests would hold stale documents)."""
+    from marketplace import search
+
+    previous = app.config["SEARCH_INDEX_DIR"]
+    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "index")
+    yield search.get_index()
+    app.config["SEARCH_INDEX_DIR"] = previous
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

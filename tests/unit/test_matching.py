@@ -30,14 +30,6 @@ VISION = {"title": "基于机器视觉的尺寸测量系统", "patent_numbers": 
 
 
 @pytest.fixture
-def index(app, tmp_path):
-    previous = app.config["SEARCH_INDEX_DIR"]
-    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "index")
-    yield search.get_index()
-    app.config["SEARCH_INDEX_DIR"] = previous
-
-
-@pytest.fixture
 def weights(app):
     previous = app.config.get("MATCH_WEIGHTS")
     yield app.config

@@ -32,15 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def index(app, tmp_path):
-    """A fresh index directory for this test (the database is emptied between tests)."""
-    previous = app.config["SEARCH_INDEX_DIR"]
-    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "index")
-    yield search.get_index()
-    app.config["SEARCH_INDEX_DIR"] = previous
-
-
-@pytest.fixture
 def admin(make_user) -> User:
     return make_user("admin", org=None)
 

@@ -16,15 +16,6 @@ from marketplace.listings import services as listings
 
 
 @pytest.fixture
-def index(app, tmp_path):
-    """A fresh index directory for this test (the database is emptied between tests)."""
-    previous = app.config["SEARCH_INDEX_DIR"]
-    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "index")
-    yield search.get_index()
-    app.config["SEARCH_INDEX_DIR"] = previous
-
-
-@pytest.fixture
 def subscriber(make_user):
     return make_user("enterprise")
 

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace import search
 from tests.unit.test_matching import HYDROGEN_ACHIEVEMENT, HYDROGEN_DEMAND
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def index(app, tmp_path):
-    previous = app.config["SEARCH_INDEX_DIR"]
-    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "index")
-    yield search.get_index()
-    app.config["SEARCH_INDEX_DIR"] = previous
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import delete, select, update
 
 from marketplace import search
@@ -22,15 +21,6 @@ from marketplace.outbox_models import SearchOutbox, SearchWord
 from search_index import SearchQuery
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def index(app, tmp_path):
-    """A fresh index directory for this test (the database is emptied between tests)."""
-    previous = app.config["SEARCH_INDEX_DIR"]
-    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "index")
-    yield search.get_index()
-    app.config["SEARCH_INDEX_DIR"] = previous
 
 
 def titles(index, words: str, kind: str = "achievement") -> list[str]:
