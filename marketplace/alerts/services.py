@@ -268,6 +268,24 @@ def _notify(saved: SavedSearch, listing: Any) -> int:
 # Notifications
 
 
+def notify(users: Any, title: str, body: str = "", url: str = "", *, email: bool = True) -> int:
+    """One in-app notification per user (and a row in the e-mail outbox unless `email=False`),
+    in the caller's transaction. For events other than saved searches: an introduction, a
+    challenge result, a reply. Disabled users and duplicates in `users` are skipped. Returns the
+    number of users notified."""
+    site = current_app.config.get("SITE_URL", "").rstrip("/")
+    seen: set[int] = set()
+    for user in users:
+        if user is None or user.id in seen or not getattr(user, "is_active", True):
+            continue
+        seen.add(user.id)
+        db.session.add(Notification(user_id=user.id, title=title[:300], body=body, url=url[:500]))
+        if email and user.email:
+            link = f"\n\n查看：{site}{url}" if url else ""
+            db.session.add(EmailOutbox(to_address=user.email, subject=title[:300], body=f"{body}{link}\n"))
+    return len(seen)
+
+
 def notifications_of(user: Any, limit: int = 200) -> list[Notification]:
     stmt = (
         select(Notification)

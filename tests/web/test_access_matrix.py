@@ -21,8 +21,34 @@ from marketplace.extensions import db
 from marketplace.inquiries import services as inquiries
 from marketplace.listings import services as listings
 from tests.conftest import demand_data, login
+from tests.web import access_board, access_challenges
+from tests.web.access_common import (
+    ADMIN_ONLY,
+    API_LOGGED_IN,
+    EVERYONE,
+    FORBIDDEN,
+    LISTING_MEMBERS,
+    LOGGED_IN,
+    LOGIN,
+    NOT_FOUND,
+    OK,
+    OWNER_ONLY,
+    OWNER_OR_ADMIN,
+    PRIVATE_LISTING,
+    ROLES,
+    THREAD_PARTIES,
+    A,
+    B,
+    D,
+    E,
+    F,
+    M,
+    O,
+)
 
-ROLES = ("anonymous", "owner", "other_member", "enterprise", "broker", "official", "admin")
+# Modules that add rows (and objects to the world) for their own routes.
+EXTENSIONS = (access_challenges, access_board)
+
 PDF = b"%PDF-1.4\n%test\n"
 
 
@@ -71,22 +97,11 @@ def world(app, make_org, make_user, make_achievement, make_demand) -> World:
         "saved": saved.id,
         "saved_token": saved.unsubscribe_token,
     }
+    for extension in EXTENSIONS:
+        ids.update(extension.extend_world(users, ids))
+    db.session.commit()
     return World(users, ids)
 
-
-OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
-A, O, M, E, B, F, D = ROLES  # noqa: E741 - one letter per column keeps the table readable
-
-EVERYONE = dict.fromkeys(ROLES, OK)
-LOGGED_IN = {**EVERYONE, A: LOGIN}
-ADMIN_ONLY = {A: LOGIN, O: FORBIDDEN, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: FORBIDDEN, D: OK}
-OWNER_ONLY = {A: LOGIN, O: OK, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: FORBIDDEN, D: FORBIDDEN}
-OWNER_OR_ADMIN = {**OWNER_ONLY, D: OK}
-PRIVATE_LISTING = {A: FORBIDDEN, O: OK, M: FORBIDDEN, E: FORBIDDEN, B: FORBIDDEN, F: OK, D: OK}
-LISTING_MEMBERS = {A: LOGIN, O: OK, M: OK, E: OK, B: FORBIDDEN, F: FORBIDDEN, D: FORBIDDEN}
-API_LOGGED_IN = {**EVERYONE, A: LOGIN}
-# An inquiry thread from the enterprise member to the owner's organisation; admins read only.
-THREAD_PARTIES = {A: LOGIN, O: OK, M: FORBIDDEN, E: OK, B: FORBIDDEN, F: FORBIDDEN, D: OK}
 
 # (endpoint, method, url template, expected outcome per role)
 CASES = [
@@ -180,6 +195,8 @@ CASES = [
     ("api.achievement_matches", "GET", "/api/v1/achievements/{published}/matches", EVERYONE),
     ("api.demand_matches", "GET", "/api/v1/demands/{draft_demand}/matches", PRIVATE_LISTING),
 ]
+for _extension in EXTENSIONS:
+    CASES += _extension.CASES
 
 # Expectations that depend on more than the role.
 SPECIAL = {

@@ -47,10 +47,10 @@ from sqlalchemy import select
 
 from search_index import match as text_match
 
-from . import search
-from .core.taxonomy import DemandType, ListingStatus, Maturity, PriceKind
-from .extensions import db
-from .listings.models import Achievement, Demand
+from .. import search
+from ..core.taxonomy import DemandType, ListingStatus, Maturity, PriceKind
+from ..extensions import db
+from ..listings.models import Achievement, Demand
 
 WEIGHTS: dict[str, float] = {
     "text": 0.60,
