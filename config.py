@@ -83,6 +83,19 @@ class Config:
     JSON_AS_ASCII = False
     LOAD_DEMO = False
 
+    # Outgoing mail (alerts, introductions, challenge results). MAIL_SERVER unset: mail only
+    # accumulates in the e-mail outbox, visible to admins at /admin/mail.
+    SITE_URL = _env("SITE_URL", "http://127.0.0.1:5000")
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env("MAIL_USE_TLS", "0") in ("1", "true", "yes")  # STARTTLS
+    MAIL_USE_SSL = _env("MAIL_USE_SSL", "0") in ("1", "true", "yes")  # SMTPS (port 465)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_FROM = _env("MAIL_FROM", "科技淘宝 <noreply@kjtb.localhost>")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 5)
+
     @property
     def RATELIMIT_STORAGE_URI(self) -> str:  # noqa: N802 - Flask config key
         return self.REDIS_URL or "memory://"

@@ -279,3 +279,17 @@ def _object_url(object_type: str, object_id: int, name: str, admin_links: bool) 
     if object_type == "organization" and admin_links:
         return url_for("admin.orgs", q=name)
     return None
+
+
+def mail_query(state: str = "") -> Select:
+    """The e-mail outbox, newest first, optionally by state (queued | failed | sent)."""
+    from ..alerts.models import EmailOutbox
+
+    stmt = select(EmailOutbox).order_by(EmailOutbox.id.desc())
+    if state == "sent":
+        stmt = stmt.where(EmailOutbox.sent_at.is_not(None))
+    elif state == "queued":
+        stmt = stmt.where(EmailOutbox.sent_at.is_(None), EmailOutbox.attempts == 0)
+    elif state == "failed":
+        stmt = stmt.where(EmailOutbox.sent_at.is_(None), EmailOutbox.attempts > 0)
+    return stmt

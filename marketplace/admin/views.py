@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts import services as accounts
@@ -358,3 +358,54 @@ def search_reindex():
     else:
         flash("已开始重建索引；重建期间搜索照常使用旧索引。", "success")
     return redirect(url_for(".search_index"))
+
+
+# ---------------------------------------------------------------------------------------------
+# E-mail outbox: what the platform has written to users, and whether it went out
+
+MAIL_STATES = {"": "全部", "queued": "待发送", "failed": "发送失败", "sent": "已发送"}
+
+
+@bp.get("/mail")
+@admin_required
+def mail_outbox():
+    from ..alerts import mail
+
+    state = request.args.get("state", "")
+    if state not in MAIL_STATES:
+        state = ""
+    return render_template(
+        "admin/mail.html",
+        page=db.paginate(services.mail_query(state), page=_page(), per_page=50, error_out=False),
+        state=state,
+        states=MAIL_STATES,
+        counts=mail.counts(),
+        configured=mail.configured(),
+        max_attempts=current_app.config["MAIL_MAX_ATTEMPTS"],
+    )
+
+
+@bp.post("/mail/send")
+@admin_required
+def mail_send():
+    from ..alerts import mail
+
+    if not mail.configured():
+        flash("未配置发信服务器（MAIL_SERVER），无法发送；邮件会一直保存在发件箱中。", "warning")
+    else:
+        report = mail.send_pending(limit=200)
+        flash(report.describe(), "danger" if report.stopped else "success")
+    return _back(url_for(".mail_outbox"))
+
+
+@bp.post("/mail/<int:row_id>/retry")
+@admin_required
+def mail_retry(row_id: int):
+    from ..alerts import mail
+
+    if mail.retry(row_id) is None:
+        flash("该邮件不存在或已发送", "warning")
+    else:
+        db.session.commit()
+        flash("已重新排队，下次发信时会再次尝试。", "success")
+    return _back(url_for(".mail_outbox"))

@@ -71,7 +71,8 @@ class Notification(db.Model):
 
 
 class EmailOutbox(db.Model):
-    """Mail waiting for an SMTP server; with MAIL_SERVER unset the rows just accumulate."""
+    """Mail waiting for an SMTP server; with MAIL_SERVER unset the rows just accumulate (admins see
+    them at /admin/mail)."""
 
     __tablename__ = "email_outbox"
 
@@ -81,3 +82,13 @@ class EmailOutbox(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime | None]
+    # Delivery attempts that failed (see alerts/mail.py); after MAIL_MAX_ATTEMPTS a row is left alone.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None]
+
+    @property
+    def state(self) -> str:
+        if self.sent_at:
+            return "sent"
+        return "failed" if self.attempts else "queued"

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import search
 from ..accounts.models import Organization, User
+from ..alerts import services as alerts
 from ..core import audit, policy
 from ..core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import DemandType, IPType, ListingStatus, Maturity, MembershipStatus, Role, TransferMode
@@ -646,6 +647,7 @@ def publish_imported(listing: services.Listing) -> None:
     listing.published_at = listing.submitted_at = utcnow()
     audit.record(None, "approve", listing, from_state=source, to_state=listing.status, reason=PUBLISH_REASON)
     search.enqueue(listing)
+    alerts.enqueue_check(listing)  # subscribers hear of bulk publications like reviewed ones
 
 
 # ---------------------------------------------------------------------------------------------
