@@ -97,3 +97,64 @@ def format_yuan(amount: Decimal | None) -> str:
 def _trim(value: Decimal) -> str:
     text = f"{value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):,f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_GROUP_UNITS = ("", "万", "亿", "万亿")  # Numeric(16, 2) stays below 100万亿
+
+
+def _group_words(group: int) -> str:
+    """0 < group < 10000 in capital numerals, zeros inside collapsed to one 零, none trailing."""
+    words, pending_zero = "", False
+    for place, unit in ((1000, "仟"), (100, "佰"), (10, "拾"), (1, "")):
+        digit = group // place % 10
+        if digit == 0:
+            pending_zero = bool(words)
+            continue
+        if pending_zero:
+            words += "零"
+            pending_zero = False
+        words += _DIGITS[digit] + unit
+    return words
+
+
+def capital_amount(amount: Decimal | int | str) -> str:
+    """人民币大写金额, as on invoices and contracts: 123456.78 → 壹拾贰万叁仟肆佰伍拾陆元柒角捌分.
+
+    Follows the rules for bills (《正确填写票据和结算凭证的基本规定》): 壹拾 is written in full;
+    a run of zeros inside the integer part is one 零; 整 after 元 when there are no 角/分, none
+    after 分; 零 between 元 and 分 when 角 is zero; amounts under one yuan start at 角 or 分;
+    negative amounts (refunds) are prefixed 负."""
+    value = to_yuan(amount)
+    negative = value < 0
+    fen_total = int(abs(value) * 100)
+    yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
+    if fen_total == 0:
+        return "零元整"
+    groups = []
+    rest = yuan
+    while rest:
+        groups.append(rest % 10_000)
+        rest //= 10_000
+    words, gap = "", False
+    for position in reversed(range(len(groups))):
+        group = groups[position]
+        if group == 0:
+            gap = bool(words)
+            continue
+        if words and (gap or group < 1000):
+            words += "零"
+        words += _group_words(group) + _GROUP_UNITS[position]
+        gap = False
+    if yuan:
+        words += "元"
+    if jiao == 0 and fen == 0:
+        words += "整"
+    else:
+        if jiao:
+            words += _DIGITS[jiao] + "角"
+        elif yuan:
+            words += "零"
+        if fen:
+            words += _DIGITS[fen] + "分"
+    return ("负" if negative else "") + words

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from marketplace.core import money
 from marketplace.core.money import format_yuan, parse_amount, parse_price
 from marketplace.core.taxonomy import PriceKind
 
@@ -61,3 +62,42 @@ def test_format_yuan(amount, text):
 def test_price_display():
     assert parse_price("100万-200万").display() == "100 万元 – 200 万元"
     assert parse_price("面议").display() == "面议"
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        ("0", "零元整"),
+        ("0.05", "伍分"),
+        ("0.5", "伍角"),
+        ("0.55", "伍角伍分"),
+        ("1", "壹元整"),
+        ("10", "壹拾元整"),
+        ("10.05", "壹拾元零伍分"),
+        ("15", "壹拾伍元整"),
+        ("100", "壹佰元整"),
+        ("101", "壹佰零壹元整"),
+        ("1010", "壹仟零壹拾元整"),
+        ("1001", "壹仟零壹元整"),
+        ("1100", "壹仟壹佰元整"),
+        ("100000", "壹拾万元整"),
+        ("100010.50", "壹拾万零壹拾元伍角"),
+        ("101000", "壹拾万壹仟元整"),
+        ("1000001", "壹佰万零壹元整"),
+        ("123456.78", "壹拾贰万叁仟肆佰伍拾陆元柒角捌分"),
+        ("100000000", "壹亿元整"),
+        ("100000000.01", "壹亿元零壹分"),
+        ("100010000", "壹亿零壹万元整"),
+        ("100000001", "壹亿零壹元整"),
+        ("120000000000", "壹仟贰佰亿元整"),
+        ("99999999999999.99", "玖拾玖万亿玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
+        ("-200.5", "负贰佰元伍角"),
+    ],
+)
+def test_capital_amount(amount, words):
+    assert money.capital_amount(Decimal(amount)) == words
+
+
+def test_capital_amount_rounds_to_the_fen_like_the_database():
+    assert money.capital_amount(Decimal("0.005")) == "壹分"  # half up, as to_yuan
+    assert money.capital_amount(Decimal("1.004")) == "壹元整"
