@@ -4,6 +4,18 @@ from .accounts.models import ApiToken, Organization, User  # noqa: F401
 from .alerts.models import AlertCheck, EmailOutbox, Notification, SavedSearch  # noqa: F401
 from .challenges.models import ApplicationScore, Challenge, ChallengeApplication, ChallengeReviewer  # noqa: F401
 from .core.audit import AuditLog  # noqa: F401
+from .deals.models import (  # noqa: F401
+    ContractAmendment,
+    Deal,
+    DealBroker,
+    DealEvent,
+    Installment,
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    Payment,
+    TechContract,
+)
 from .inquiries.models import Inquiry, InquiryMessage  # noqa: F401
 from .listings.models import Achievement, AchievementPatent, Attachment, Demand  # noqa: F401
 from .matching.models import Introduction, MatchResult, MatchState  # noqa: F401

@@ -134,6 +134,139 @@ class PriceKind(LabeledEnum):
 
 
 # ---------------------------------------------------------------------------------------------
+# Deals and technology contracts (技术合同)
+
+
+class DealStage(LabeledEnum):
+    INTENT = ("intent", "意向")
+    NEGOTIATION = ("negotiation", "洽谈")
+    SIGNED = ("signed", "签约")
+    REGISTRATION = ("registration", "登记")
+    PERFORMANCE = ("performance", "履约")
+    COMPLETED = ("completed", "完成")
+    TERMINATED = ("terminated", "终止")
+
+
+class CommissionKind(LabeledEnum):
+    NONE = ("none", "未约定")
+    RATE = ("rate", "按成交额比例")
+    FIXED = ("fixed", "固定金额")
+
+
+class CommissionPayer(LabeledEnum):
+    SELLER = ("seller", "卖方支付")
+    BUYER = ("buyer", "买方支付")
+    BOTH = ("both", "双方各半")
+
+
+class ContractType(LabeledEnum):
+    """The Civil Code's technology contracts (Arts. 843, 851, 862-863), with the two service
+    sub-classes that register separately (技术培训, 技术中介). `group` is the statistics' 大类."""
+
+    DEV_COMMISSIONED = ("dev_commissioned", "委托开发", "技术开发（委托开发）")
+    DEV_COOPERATIVE = ("dev_cooperative", "合作开发", "技术开发（合作开发）")
+    TRANSFER_PATENT = ("transfer_patent", "专利权转让")
+    TRANSFER_APPLICATION = ("transfer_application", "专利申请权转让")
+    TRANSFER_SECRET = ("transfer_secret", "技术秘密转让")
+    TRANSFER_OTHER = ("transfer_other", "其他技术转让")
+    LICENSE_PATENT = ("license_patent", "专利实施许可")
+    LICENSE_SECRET = ("license_secret", "技术秘密使用许可")
+    CONSULTING = ("consulting", "技术咨询")
+    SERVICE = ("service", "技术服务")
+    TRAINING = ("training", "技术培训")
+    INTERMEDIARY = ("intermediary", "技术中介")
+
+    @property
+    def group(self) -> str:
+        return self.value.split("_")[0] if "_" in self.value else self.value
+
+    @property
+    def group_label(self) -> str:
+        return CONTRACT_GROUPS[self.group]
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.group == "transfer"
+
+    @property
+    def is_license(self) -> bool:
+        return self.group == "license"
+
+
+CONTRACT_GROUPS = {
+    "dev": "技术开发",
+    "transfer": "技术转让",
+    "license": "技术许可",
+    "consulting": "技术咨询",
+    "service": "技术服务",
+    "training": "技术服务",
+    "intermediary": "技术服务",
+}
+
+
+class LicenseScope(LabeledEnum):
+    EXCLUSIVE = ("exclusive", "独占许可", "独占")
+    SOLE = ("sole", "排他许可", "排他")
+    ORDINARY = ("ordinary", "普通许可", "普通")
+
+
+class PartyNature(LabeledEnum):
+    """买方/卖方性质 as the statistics break them down (交易主体)."""
+
+    UNIVERSITY = ("university", "高等院校", "高校")
+    INSTITUTE = ("institute", "科研机构", "科研院所")
+    ENTERPRISE_DOMESTIC = ("enterprise_domestic", "内资企业", "企业")
+    ENTERPRISE_HMT = ("enterprise_hmt", "港澳台商投资企业", "港澳台企业")
+    ENTERPRISE_FOREIGN = ("enterprise_foreign", "外商投资企业", "外资企业")
+    GOVERNMENT = ("government", "机关法人")
+    INDIVIDUAL = ("individual", "个人")
+    OTHER = ("other", "其他")
+
+
+class PaymentMode(LabeledEnum):
+    LUMP_SUM = ("lump_sum", "一次总付", "一次总算一次总付")
+    INSTALLMENTS = ("installments", "分期支付", "一次总算分期支付")
+    ROYALTY = ("royalty", "提成支付")
+    ROYALTY_WITH_FEE = ("royalty_with_fee", "提成附入门费", "提成支付附加预付入门费")
+
+
+class ContractStatus(LabeledEnum):
+    DRAFT = ("draft", "草稿")
+    SUBMITTED = ("submitted", "待登记")
+    RETURNED = ("returned", "已退回")
+    REGISTERED = ("registered", "已登记")
+    CANCELLED = ("cancelled", "已注销")
+
+
+class SocioEconomicObjective(LabeledEnum):
+    """社会经济目标 (GB/T 24450-2009 style, the values seen in real registration data)."""
+
+    ENERGY = ("energy", "能源生产、分配和合理利用")
+    ENVIRONMENT = ("environment", "环境保护、生态建设及污染防治")
+    AGRICULTURE = ("agriculture", "农林牧渔业发展")
+    INDUSTRY = ("industry", "工商业发展")
+    INFRASTRUCTURE = ("infrastructure", "交通运输、通信和城市基础设施")
+    HEALTH = ("health", "卫生事业发展")
+    SOCIAL = ("social", "社会发展和社会服务")
+    EDUCATION = ("education", "教育事业发展")
+    DEFENCE = ("defence", "国防")
+    EARTH_SPACE = ("earth_space", "地球和大气层的探索与利用")
+    UNDIRECTED = ("undirected", "非定向研究")
+    OTHER = ("other", "其他")
+
+
+class InvoiceKind(LabeledEnum):
+    COMMISSION = ("commission", "经纪佣金发票")
+    SERVICE_FEE = ("service_fee", "平台服务费发票")
+
+
+class InvoiceStatus(LabeledEnum):
+    UNPAID = ("unpaid", "未付款")
+    PAID = ("paid", "已付款")
+    VOID = ("void", "作废")
+
+
+# ---------------------------------------------------------------------------------------------
 # Deployment data: districts and technology fields
 
 
