@@ -643,6 +643,16 @@ def suggest_paths() -> dict[str, Schema]:
     }
 
 
+# Endpoint modules outside this file add their part of the document with `register()` when
+# they are imported (deals, contracts, invoices): a function returning their paths, their
+# component schemas and their tags.
+_EXTENSIONS: list[tuple[Any, dict[str, Schema], list[Schema]]] = []
+
+
+def register(paths: Any, schemas: dict[str, Schema] | None = None, tags: list[Schema] | None = None) -> None:
+    _EXTENSIONS.append((paths, schemas or {}, tags or []))
+
+
 def document() -> Schema:
     paths: dict[str, Schema] = {
         "/me": {
@@ -672,6 +682,12 @@ def document() -> Schema:
     paths |= search_paths()
     paths |= suggest_paths()
     paths |= matches_paths()
+    schemas = dict(SCHEMAS)
+    extra_tags: list[Schema] = []
+    for extension_paths, extension_schemas, extension_tags in _EXTENSIONS:
+        paths |= extension_paths()
+        schemas |= extension_schemas
+        extra_tags += extension_tags
     return {
         "openapi": "3.1.0",
         "info": {
@@ -692,6 +708,7 @@ def document() -> Schema:
             {"name": "demands", "description": "技术需求"},
             {"name": "search", "description": "全文搜索"},
             {"name": "suggest", "description": "发布建议"},
+            *extra_tags,
             {"name": "meta"},
         ],
         "paths": paths,
@@ -704,7 +721,7 @@ def document() -> Schema:
                 }
             },
             "responses": RESPONSES,
-            "schemas": SCHEMAS,
+            "schemas": schemas,
         },
     }
 

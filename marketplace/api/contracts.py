@@ -1,0 +1,3 @@
+"""/api/v1 endpoints for contracts (documented through openapi.register)."""
+
+from . import bp  # noqa: F401

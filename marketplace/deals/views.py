@@ -1,0 +1,3 @@
+"""Routes of the deals blueprint (see blueprint.py)."""
+
+from .blueprint import bp  # noqa: F401
