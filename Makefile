@@ -28,6 +28,7 @@ setup: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
 	$(FLASK) search reindex --if-needed
+	$(FLASK) matching refresh --if-needed
 
 run: setup
 	$(FLASK) run --host $(HOST) --port $(PORT)

@@ -120,6 +120,20 @@ def enqueue(obj: Any, *, listings: bool = False) -> None:
             db.session.add(SearchOutbox(kind=row_kind, object_id=object_id))
     if has_request_context() and setting("SEARCH_SYNC_AFTER_REQUEST"):
         _catch_up_after_this_request()
+    for listener in current_app.extensions.get(LISTENERS, ()):
+        listener(kind, obj.id)  # in the same transaction, like the outbox row
+
+
+LISTENERS = "search_enqueue_listeners"
+
+
+def on_enqueue(app: Flask, listener: Callable[[str, int], None]) -> None:
+    """Call `listener(kind, object_id)` from every `enqueue`, inside the caller's transaction: other
+    domains keep caches derived from searchable rows (marketplace.matching's precomputed results)
+    invalid-marked atomically with the change, without this module importing them."""
+    listeners = app.extensions.setdefault(LISTENERS, [])
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 def kind_of(obj: Any) -> str:

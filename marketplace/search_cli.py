@@ -12,6 +12,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import search
+from .extensions import db
+from .matching import precompute
 
 search_cli = AppGroup("search", help="全文检索索引 (search index)")
 
@@ -92,7 +94,8 @@ def add_word_command(words: tuple[str, ...]) -> None:
 @click.option("--interval", default=0.5, show_default=True, help="seconds between outbox polls")
 @click.option("--once", is_flag=True, help="catch up completely, prune, and exit")
 def worker_command(interval: float, once: bool) -> None:
-    """Keep this node's index caught up with the outbox (for several app nodes); stops on SIGTERM."""
+    """Keep this node's index caught up with the outbox (for several app nodes), and the brokers'
+    board's precomputed matches (`flask matching refresh`) fresh; stops on SIGTERM."""
     index = search.get_index()
     if search.needs_rebuild(index):
         click.echo("索引为空，先重建……", err=True)
@@ -104,12 +107,20 @@ def worker_command(interval: float, once: bool) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     last_prune = 0.0
+    # SQLite has one writer: a second process writing match lists makes the web requests' own
+    # read-then-write transactions fail ("database is locked"). There, the refresh after each
+    # request and on the board keep the lists fresh; PostgreSQL nodes refresh here too.
+    matching = db.engine.dialect.name != "sqlite"
     try:
         while True:
             try:
                 result = search.catch_up(index, wait=5.0)
                 if result.applied:
                     click.echo(f"applied {result.applied} change(s), position {result.last_applied_id}", err=True)
+                if matching:
+                    matched = precompute.refresh(budget_s=None if once else 5.0, lock_wait=0.0, index_wait=5.0)
+                    if matched.computed or matched.removed:
+                        click.echo(f"matching: {matched.computed} list(s) recomputed", err=True)
                 if time.monotonic() - last_prune > 3600:
                     pruned = search.prune_outbox(index)
                     last_prune = time.monotonic()
