@@ -123,10 +123,13 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .alerts.views import bp as alerts_bp
     from .api import bp as api_bp
+    from .challenges.views import bp as challenges_bp
+    from .deals.routes import bp as deals_bp
     from .imports.views import bp as imports_bp
     from .inquiries.views import bp as inquiries_bp
     from .listings.views import bp as listings_bp
     from .main.views import bp as main_bp
+    from .matching.views import bp as matching_bp
     from .search_views import bp as search_bp
 
     app.register_blueprint(main_bp)
@@ -135,6 +138,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(inquiries_bp)
     app.register_blueprint(alerts_bp)
+    app.register_blueprint(matching_bp)
+    app.register_blueprint(challenges_bp)
+    app.register_blueprint(deals_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

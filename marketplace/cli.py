@@ -8,7 +8,9 @@ def register(app: Flask) -> None:
     from .alerts.cli import alerts_cli
     from .demo import demo_cli
     from .listings.cli import listings_cli
+    from .matching.cli import matching_cli
     from .search_cli import search_cli
 
     for group in (orgs_cli, users_cli, listings_cli, demo_cli, search_cli, alerts_cli):
         app.cli.add_command(group)
+    app.cli.add_command(matching_cli)

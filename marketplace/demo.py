@@ -362,6 +362,13 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
         publish=False,
         submit=False,
     )
+    from .challenges import demo as challenges_demo
+
+    counts["challenges"] = challenges_demo.load(orgs, users)
+    db.session.flush()
+    from .deals import demo as deals_demo
+
+    counts["deals"] = deals_demo.load(orgs, users)
     db.session.commit()
     return counts
 

@@ -27,6 +27,12 @@ OBJECT_TYPE_LABELS = {
     "user": "用户",
     "api_token": "API 令牌",
     "attachment": "附件",
+    "challenge": "揭榜挂帅",
+    "challenge_application": "揭榜申请",
+    "introduction": "引荐",
+    "deal": "撮合项目",
+    "tech_contract": "技术合同",
+    "invoice": "发票",
 }
 ORG_STATE_LABELS = {"verified": "已认证", "unverified": "未认证"}
 LISTING_TYPES = {"achievement", "demand"}

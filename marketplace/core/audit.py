@@ -55,6 +55,30 @@ ACTION_LABELS = {
     "detach": "删除附件",
     "inquire": "发送合作意向",
     "offer": "推荐成果",
+    # 揭榜挂帅
+    "decide": "公布结果",
+    "invite_reviewer": "邀请评审专家",
+    "apply": "揭榜",
+    "score": "评分",
+    "shortlist": "入围",
+    "unshortlist": "取消入围",
+    # matchmaking
+    "introduce": "引荐",
+    # deals and technology contracts
+    "deal_stage": "变更项目阶段",
+    "broker_add": "添加经纪人",
+    "broker_remove": "移除经纪人",
+    "register": "登记合同",
+    "return": "退回合同",
+    "amend": "合同变更",
+    "cancel": "合同注销",
+    "installments": "修改付款计划",
+    "payment": "记录付款",
+    "refund": "记录退款",
+    # invoices
+    "invoice_issue": "开具发票",
+    "invoice_paid": "发票已付款",
+    "invoice_void": "作废发票",
 }
 
 

@@ -352,7 +352,5 @@ def deals_of_introductions(introduction_ids: list[int]) -> dict[int, Any]:
 
     if not introduction_ids:
         return {}
-    rows = db.session.scalars(
-        select(Deal).where(Deal.introduction_id.in_(introduction_ids)).order_by(Deal.id)
-    )
+    rows = db.session.scalars(select(Deal).where(Deal.introduction_id.in_(introduction_ids)).order_by(Deal.id))
     return {deal.introduction_id: deal for deal in rows}
