@@ -96,6 +96,10 @@ class Config:
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
     MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 5)
 
+    # Annual 技术合同成交额 targets for the statistics, JSON {"2025": "12500000000", "2025:371102": …}
+    # (yuan; "year:district" for a district's own target). Unset: the defaults in marketplace/stats.
+    STATS_TARGETS = _env("STATS_TARGETS")
+
     @property
     def RATELIMIT_STORAGE_URI(self) -> str:  # noqa: N802 - Flask config key
         return self.REDIS_URL or "memory://"

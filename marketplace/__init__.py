@@ -131,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .matching.views import bp as matching_bp
     from .search_views import bp as search_bp
+    from .stats.views import bp as stats_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -141,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(matching_bp)
     app.register_blueprint(challenges_bp)
     app.register_blueprint(deals_bp)
+    app.register_blueprint(stats_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

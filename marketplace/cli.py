@@ -10,7 +10,9 @@ def register(app: Flask) -> None:
     from .listings.cli import listings_cli
     from .matching.cli import matching_cli
     from .search_cli import search_cli
+    from .stats.cli import stats_cli
 
     for group in (orgs_cli, users_cli, listings_cli, demo_cli, search_cli, alerts_cli):
         app.cli.add_command(group)
     app.cli.add_command(matching_cli)
+    app.cli.add_command(stats_cli)

@@ -369,6 +369,9 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
     from .deals import demo as deals_demo
 
     counts["deals"] = deals_demo.load(orgs, users)
+    from .stats import demo as stats_demo
+
+    counts["contracts"] = stats_demo.load()
     db.session.commit()
     return counts
 

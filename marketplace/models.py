@@ -20,3 +20,4 @@ from .inquiries.models import Inquiry, InquiryMessage  # noqa: F401
 from .listings.models import Achievement, AchievementPatent, Attachment, Demand  # noqa: F401
 from .matching.models import Introduction, MatchResult, MatchState  # noqa: F401
 from .outbox_models import SearchOutbox, SearchWord  # noqa: F401
+from .stats.models import STATS_INDEX  # noqa: F401

@@ -1,0 +1,145 @@
+"""What the officials' dashboard shows, assembled from `query` (every number here is a
+`query.figures` or `query.breakdown` call, so each links to the list behind it), plus the
+marketplace funnel read from the listings, inquiries, matching and deals tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..deals.models import Deal, TechContract
+from ..extensions import db
+from ..inquiries.models import Inquiry
+from ..listings.models import Achievement
+from ..matching.models import Introduction
+from . import query
+from .query import DIRECTIONS, Filters, Totals
+
+# The breakdowns shown as charts and tables (and as report sheets), in order.
+BREAKDOWNS = (
+    "district",
+    "field",
+    "contract_group",
+    "contract_type",
+    "ip_type",
+    "seller_nature",
+    "buyer_nature",
+    "objective",
+    "broker",
+)
+TOPS = ("seller", "buyer", "broker")
+TOP_N = 10
+
+
+@dataclass
+class Kpi:
+    direction: str
+    label: str
+    totals: Totals
+    filters: Filters
+    yoy: Any
+    pop: Any
+    previous_year: Totals
+    previous_period: Totals
+
+
+def kpis(filters: Filters) -> list[Kpi]:
+    """The four headline figures (输出, 吸纳, 涉外输出, 涉外吸纳) with YoY and PoP growth."""
+    last_year = query.same_period_last_year(filters.start, filters.end)
+    before = query.previous_period(filters.start, filters.end)
+    cards = []
+    for direction, label in DIRECTIONS.items():
+        f = filters.with_(direction=direction, by=None, key=None, q="")
+        totals = query.figures(f)
+        ly = query.figures(f.with_(start=last_year[0], end=last_year[1]))
+        pp = query.figures(f.with_(start=before[0], end=before[1]))
+        cards.append(
+            Kpi(
+                direction,
+                label,
+                totals,
+                f,
+                query.growth(totals.contract_amount, ly.contract_amount),
+                query.growth(totals.contract_amount, pp.contract_amount),
+                ly,
+                pp,
+            )
+        )
+    return cards
+
+
+def trend(filters: Filters) -> dict[str, Any]:
+    """Monthly 成交额 of the period and of the same months a year earlier."""
+    rows = query.breakdown(filters, "month")
+    start, end = query.same_period_last_year(filters.start, filters.end)
+    before = {row.key: row for row in query.breakdown(filters.with_(start=start, end=end), "month")}
+    previous = []
+    for row in rows:
+        year, month = row.key.split("-")
+        match = before.get(f"{int(year) - 1}-{month}")
+        previous.append(match.totals if match else Totals())
+    return {"rows": rows, "previous": previous}
+
+
+def funnel(start: date, end: date, field: str | None) -> list[dict[str, Any]]:
+    """achievements listed → inquiries → introductions → deals → contracts signed → registered,
+    each counted by when it happened in the period (Asia/Shanghai) and, with a field, by the
+    achievement's (or the contract's) technology field. A contract is "signed" on its signed_on
+    date once it is recorded on the platform (drafts included); "registered" as in the figures."""
+    lo, hi = query._utc_bounds(start, end)
+
+    def in_field(column: Any) -> list[Any]:
+        return [column.like(field + "%")] if field else []
+
+    listed = select(func.count(Achievement.id)).where(
+        Achievement.published_at >= lo, Achievement.published_at < hi, *in_field(Achievement.field_code)
+    )
+    inquiries = (
+        select(func.count(Inquiry.id))
+        .join(Achievement, Achievement.id == Inquiry.achievement_id)
+        .where(Inquiry.created_at >= lo, Inquiry.created_at < hi, *in_field(Achievement.field_code))
+    )
+    introductions = (
+        select(func.count(Introduction.id))
+        .join(Achievement, Achievement.id == Introduction.achievement_id)
+        .where(Introduction.created_at >= lo, Introduction.created_at < hi, *in_field(Achievement.field_code))
+    )
+    deals = select(func.count(Deal.id)).where(Deal.created_at >= lo, Deal.created_at < hi)
+    if field:
+        deals = deals.join(Achievement, Achievement.id == Deal.achievement_id).where(*in_field(Achievement.field_code))
+    signed = select(func.count()).where(
+        TechContract.signed_on >= start, TechContract.signed_on <= end, *in_field(TechContract.field_code)
+    )
+    registered = select(func.count()).where(
+        TechContract.status == "registered",
+        TechContract.registered_at >= lo,
+        TechContract.registered_at < hi,
+        *in_field(TechContract.field_code),
+    )
+    steps = [
+        ("成果发布", listed),
+        ("咨询洽谈", inquiries),
+        ("经纪引荐", introductions),
+        ("立项对接", deals),
+        ("合同签订", signed),
+        ("认定登记", registered),
+    ]
+    return [{"label": label, "count": int(db.session.scalar(stmt) or 0)} for label, stmt in steps]
+
+
+def build(filters: Filters) -> dict[str, Any]:
+    """Everything the dashboard page (and the report) shows for one selection."""
+    f = filters.with_(by=None, key=None, q="")
+    return {
+        "filters": f,
+        "kpis": kpis(f),
+        "trend": trend(f),
+        "breakdowns": {group: query.breakdown(f, group) for group in BREAKDOWNS},
+        "tops": {group: query.breakdown(f, group, limit=TOP_N) for group in TOPS},
+        "target": query.target_progress(f),
+        "funnel": funnel(f.start, f.end, f.field),
+        "total": query.figures(f),
+    }
