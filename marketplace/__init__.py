@@ -132,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     from .matching.views import bp as matching_bp
     from .search_views import bp as search_bp
     from .stats.views import bp as stats_bp
+    from .trading.views import bp as trading_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -143,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(challenges_bp)
     app.register_blueprint(deals_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(trading_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

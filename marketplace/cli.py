@@ -11,8 +11,10 @@ def register(app: Flask) -> None:
     from .matching.cli import matching_cli
     from .search_cli import search_cli
     from .stats.cli import stats_cli
+    from .trading.cli import trading_cli
 
     for group in (orgs_cli, users_cli, listings_cli, demo_cli, search_cli, alerts_cli):
         app.cli.add_command(group)
     app.cli.add_command(matching_cli)
     app.cli.add_command(stats_cli)
+    app.cli.add_command(trading_cli)

@@ -372,6 +372,9 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
     from .stats import demo as stats_demo
 
     counts["contracts"] = stats_demo.load()
+    from .trading import demo as trading_demo
+
+    counts["trade_listings"] = trading_demo.load(orgs, users)
     db.session.commit()
     return counts
 

@@ -21,3 +21,4 @@ from .listings.models import Achievement, AchievementPatent, Attachment, Demand 
 from .matching.models import Introduction, MatchResult, MatchState  # noqa: F401
 from .outbox_models import SearchOutbox, SearchWord  # noqa: F401
 from .stats.models import STATS_INDEX  # noqa: F401
+from .trading.models import Auction, Bid, Bidder, IdempotentRequest, ListingInterest, TradeListing  # noqa: F401

@@ -20,4 +20,4 @@ def service_error(exc: ServiceError):
     return json_error(exc.status, exc.code, exc.message, exc.fields)
 
 
-from . import contracts, deals, invoices, listings, matches, me, openapi, search, stats, suggest  # noqa: E402, F401
+from . import contracts, deals, invoices, listings, matches, me, openapi, search, stats, suggest, trading  # noqa: E402, F401

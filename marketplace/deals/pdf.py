@@ -779,3 +779,13 @@ def render_invoice(invoice: Any) -> bytes:
         return out
 
     return _build(invoice.kind_label, invoice.number, story, watermark="作废" if void else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared with documents of other domains (trading's 成交确认书): the same page template, styles
+# and blocks, so every PDF of the platform looks alike.
+
+build_document = _build
+paragraph = _p
+pairs = _pairs
+grid = _grid

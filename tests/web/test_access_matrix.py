@@ -21,7 +21,15 @@ from marketplace.extensions import db
 from marketplace.inquiries import services as inquiries
 from marketplace.listings import services as listings
 from tests.conftest import demand_data, login
-from tests.web import access_board, access_challenges, access_contracts, access_deals, access_invoices, access_stats
+from tests.web import (
+    access_board,
+    access_challenges,
+    access_contracts,
+    access_deals,
+    access_invoices,
+    access_stats,
+    access_trading,
+)
 from tests.web.access_common import (
     ADMIN_ONLY,
     API_LOGGED_IN,
@@ -47,7 +55,15 @@ from tests.web.access_common import (
 )
 
 # Modules that add rows (and objects to the world) for their own routes.
-EXTENSIONS = (access_challenges, access_board, access_deals, access_contracts, access_invoices, access_stats)
+EXTENSIONS = (
+    access_challenges,
+    access_board,
+    access_deals,
+    access_contracts,
+    access_invoices,
+    access_stats,
+    access_trading,
+)
 
 PDF = b"%PDF-1.4\n%test\n"
 
