@@ -66,11 +66,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, after_this_request, current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from .accounts.models import Organization
+from .core.background import after_response
 from .core.taxonomy import ListingStatus, PriceKind
 from .core.timeutil import local_today, utcnow
 from .extensions import db
@@ -147,27 +148,12 @@ def kind_of(obj: Any) -> str:
 
 
 def _catch_up_after_this_request() -> None:
-    marker = "marketplace.search.after_request"
-    if request.environ.get(marker):
-        return
-    request.environ[marker] = True
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    @after_this_request
-    def schedule(response):
-        # After the body is sent (gunicorn, werkzeug call close()), the view has committed.
-        response.call_on_close(lambda: _catch_up_quietly(app))
-        return response
-
-
-def _catch_up_quietly(app: Flask) -> None:
-    try:
-        with app.app_context():
-            catch_up(
-                wait=setting("SEARCH_AFTER_REQUEST_WAIT", app), max_rows=setting("SEARCH_AFTER_REQUEST_MAX_ROWS", app)
-            )
-    except Exception:  # the user's request already succeeded; the next run repairs this
-        app.logger.exception("search: catch-up after the request failed")
+    # The search catch-up is asked for first, so it runs before the alerts and the match refresh.
+    after_response(
+        "search",
+        lambda: catch_up(wait=setting("SEARCH_AFTER_REQUEST_WAIT"), max_rows=setting("SEARCH_AFTER_REQUEST_MAX_ROWS")),
+        "search: catch-up",  # the next search, request or `flask search worker` repairs a miss
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, after_this_request, current_app, has_request_context, request
+from flask import current_app, has_request_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from ..core.background import after_response
 from ..core.errors import NotFound, PermissionDenied, ValidationFailed
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -126,27 +127,13 @@ def enqueue_check(listing: Achievement | Demand) -> None:
 
 
 def _run_after_this_request() -> None:
-    marker = "marketplace.alerts.after_request"
-    if request.environ.get(marker):
-        return
-    request.environ[marker] = True
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    def work() -> None:
+        from .. import search
 
-    @after_this_request
-    def schedule(response):
-        response.call_on_close(lambda: _run_quietly(app))
-        return response
+        search.catch_up(wait=0.5)
+        run_pending()
 
-
-def _run_quietly(app: Flask) -> None:
-    try:
-        with app.app_context():
-            from .. import search
-
-            search.catch_up(wait=0.5)
-            run_pending()
-    except Exception:  # the request succeeded; `flask alerts run` or the next publish repairs this
-        app.logger.exception("alerts: run after the request failed")
+    after_response("alerts", work, "alerts: check")  # `flask alerts run` or the next publish repairs a miss
 
 
 def pending_count() -> int:

@@ -44,11 +44,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, after_this_request, current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import search
+from ..core.background import after_response
 from ..core.taxonomy import ListingStatus
 from ..core.timeutil import local_today, utcnow
 from ..extensions import db
@@ -116,25 +117,13 @@ def invalidate(kind: str, object_id: int) -> None:
 
 
 def _refresh_after_this_request() -> None:
-    marker = "marketplace.matching.after_request"
-    if request.environ.get(marker):
-        return
-    request.environ[marker] = True
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    @after_this_request
-    def schedule(response):
-        # Registered after the search catch-up's: the index is current by the time this runs.
-        response.call_on_close(lambda: _refresh_quietly(app))
-        return response
-
-
-def _refresh_quietly(app: Flask) -> None:
-    try:
-        with app.app_context():
-            refresh(budget_s=setting("MATCH_REFRESH_AFTER_REQUEST_SECONDS", app), lock_wait=0.0, index_wait=0.5)
-    except Exception:  # the request succeeded; the worker, the board or the next change repairs this
-        app.logger.exception("matching: refresh after the request failed")
+    # Asked for after the search catch-up, so the index is current by the time this runs; the
+    # worker, the board or the next change repairs a miss.
+    after_response(
+        "matching",
+        lambda: refresh(budget_s=setting("MATCH_REFRESH_AFTER_REQUEST_SECONDS"), lock_wait=0.0, index_wait=0.5),
+        "matching: refresh",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
