@@ -4,6 +4,7 @@ Views parse the request, call `services`, commit once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -41,6 +42,23 @@ def _message_of(exc: ServiceError) -> str:
     if isinstance(exc, ValidationFailed) and exc.fields:
         return "；".join(exc.fields.values())
     return exc.message
+
+
+def _commit(work: Callable[[], Any], done: str, category: str = "success") -> bool:
+    """One unit of work from a button: commit and flash `done`, or roll back and flash the
+    refusal in Chinese. A PermissionDenied still answers 403 (after the rollback)."""
+    try:
+        work()
+        db.session.commit()
+    except PermissionDenied:
+        db.session.rollback()
+        raise
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(_message_of(exc), "danger")
+        return False
+    flash(done, category)
+    return True
 
 
 def _detail_url(challenge_id: int, anchor: str = "") -> str:
@@ -227,17 +245,11 @@ def _render_form(challenge, values: dict[str, Any], errors: dict[str, str] | Non
 @login_required
 def action(challenge_id: int, action: str):
     challenge = services.get_challenge(challenge_id)
-    try:
-        services.transition(challenge, action, current_user, request.form.get("reason"))
-        db.session.commit()
-    except PermissionDenied:
-        db.session.rollback()
-        raise
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(_message_of(exc), "danger")
-    else:
-        flash(ACTION_DONE[action], "success" if action in ("submit", "approve") else "info")
+    _commit(
+        lambda: services.transition(challenge, action, current_user, request.form.get("reason")),
+        ACTION_DONE[action],
+        "success" if action in ("submit", "approve") else "info",
+    )
     target = request.form.get("next") or ""
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return redirect(target)
@@ -321,17 +333,9 @@ def edit_application(application_id: int):
 @login_required
 def withdraw_application(application_id: int):
     application = services.load_application(application_id, current_user)
-    try:
-        services.withdraw_application(current_user, application)
-        db.session.commit()
-    except PermissionDenied:
-        db.session.rollback()
-        raise
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(_message_of(exc), "danger")
-    else:
-        flash("揭榜申请已撤回。截止前可重新揭榜。", "info")
+    _commit(
+        lambda: services.withdraw_application(current_user, application), "揭榜申请已撤回。截止前可重新揭榜。", "info"
+    )
     return redirect(_detail_url(application.challenge_id))
 
 
@@ -450,17 +454,10 @@ def score(application_id: int):
 def shortlist(application_id: int):
     application = services.load_application(application_id, current_user)
     on = request.form.get("on", "1") != "0"
-    try:
-        services.set_shortlisted(current_user, application, on)
-        db.session.commit()
-    except PermissionDenied:
-        db.session.rollback()
-        raise
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(_message_of(exc), "danger")
-    else:
-        flash(f"“{application.organization.name}”已{'入围' if on else '取消入围'}", "success")
+    _commit(
+        lambda: services.set_shortlisted(current_user, application, on),
+        f"“{application.organization.name}”已{'入围' if on else '取消入围'}",
+    )
     return redirect(_detail_url(application.challenge_id, "manage"))
 
 
