@@ -125,14 +125,19 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .challenges.views import bp as challenges_bp
     from .deals.routes import bp as deals_bp
+    from .evaluation.views import bp as evaluation_bp
+    from .finance.views import bp as finance_bp
     from .imports.views import bp as imports_bp
     from .inquiries.views import bp as inquiries_bp
     from .listings.views import bp as listings_bp
     from .main.views import bp as main_bp
     from .matching.views import bp as matching_bp
+    from .providers.views import bp as providers_bp
+    from .resources.views import bp as resources_bp
     from .search_views import bp as search_bp
     from .stats.views import bp as stats_bp
     from .trading.views import bp as trading_bp
+    from .valuation.views import bp as valuation_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -145,6 +150,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(deals_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(trading_bp)
+    app.register_blueprint(resources_bp)  # /experts, /instruments
+    app.register_blueprint(providers_bp, url_prefix="/services")
+    app.register_blueprint(finance_bp, url_prefix="/finance")
+    app.register_blueprint(evaluation_bp, url_prefix="/evaluations")
+    app.register_blueprint(valuation_bp, url_prefix="/valuation")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -375,6 +375,18 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
     from .trading import demo as trading_demo
 
     counts["trade_listings"] = trading_demo.load(orgs, users)
+    # The service side: experts and instruments first (evaluation panels draw on the experts).
+    from .evaluation import demo as evaluation_demo
+    from .finance import demo as finance_demo
+    from .providers import demo as providers_demo
+    from .resources import demo as resources_demo
+    from .valuation import demo as valuation_demo
+
+    counts["experts"] = resources_demo.load(orgs, users)
+    counts["service_offerings"] = providers_demo.load(orgs, users)
+    counts["finance_products"] = finance_demo.load(orgs, users)
+    counts["evaluations"] = evaluation_demo.load(orgs, users)
+    counts["valuations"] = valuation_demo.load(orgs, users)
     db.session.commit()
     return counts
 

@@ -194,6 +194,7 @@ ORG_ROLE_TYPES = {
         OrgType.ENTERPRISE.value,
         OrgType.OTHER.value,
     },
+    Role.FINANCE.value: {OrgType.FINANCE.value},
     Role.OFFICIAL.value: {OrgType.GOVERNMENT.value},
 }
 
@@ -256,8 +257,8 @@ def create_user(
         allowed = ORG_ROLE_TYPES.get(cleaned["role"])
         if allowed is not None and org.org_type not in allowed:
             raise ValidationFailed({"role": f"“{Role.label_of(cleaned['role'])}”身份不能加入{org.type_label}类机构"})
-    elif cleaned["role"] in (Role.UNIVERSITY.value, Role.ENTERPRISE.value):
-        raise ValidationFailed({"organization": "高校/院所和企业成员需要选择或新建所属机构"})
+    elif cleaned["role"] in (Role.UNIVERSITY.value, Role.ENTERPRISE.value, Role.FINANCE.value):
+        raise ValidationFailed({"organization": "高校/院所、企业和金融机构成员需要选择或新建所属机构"})
     user = User(
         email=cleaned["email"],
         name=cleaned["name"],

@@ -20,4 +20,21 @@ def service_error(exc: ServiceError):
     return json_error(exc.status, exc.code, exc.message, exc.fields)
 
 
-from . import contracts, deals, invoices, listings, matches, me, openapi, search, stats, suggest, trading  # noqa: E402, F401
+from . import (  # noqa: E402, F401  # noqa: E402, F401
+    contracts,
+    deals,
+    evaluation,
+    finance,
+    invoices,
+    listings,
+    matches,
+    me,
+    openapi,
+    providers,
+    resources,
+    search,
+    stats,
+    suggest,
+    trading,
+    valuation,
+)

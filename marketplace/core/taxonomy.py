@@ -55,6 +55,7 @@ class OrgType(LabeledEnum):
     INSTITUTE = ("institute", "科研院所")
     ENTERPRISE = ("enterprise", "企业")
     AGENCY = ("agency", "技术转移服务机构")
+    FINANCE = ("finance", "金融机构", "银行", "投资机构")
     GOVERNMENT = ("government", "政府部门")
     OTHER = ("other", "其他")
 
@@ -63,6 +64,7 @@ class Role(LabeledEnum):
     UNIVERSITY = ("university", "高校/院所成员")
     ENTERPRISE = ("enterprise", "企业成员")
     BROKER = ("broker", "技术经纪人")
+    FINANCE = ("finance", "金融机构成员")
     OFFICIAL = ("official", "科技管理人员")
     ADMIN = ("admin", "平台管理员")
 
@@ -131,6 +133,18 @@ class PriceKind(LabeledEnum):
     FIXED = ("fixed", "固定价格")
     RANGE = ("range", "价格区间")
     NEGOTIABLE = ("negotiable", "面议")
+
+
+class ServiceCategory(LabeledEnum):
+    """The seven service lines of the city's "1+7+N" technology-transfer service system."""
+
+    TRANSFER = ("transfer", "技术转移")
+    EVALUATION = ("evaluation", "成果评价")
+    LISTING = ("listing", "挂牌交易")
+    BROKERAGE = ("brokerage", "技术经纪")
+    FINANCE = ("finance", "金融服务")
+    IP = ("ip", "知识产权")
+    PARK = ("park", "园区落地")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,9 +26,14 @@ from tests.web import (
     access_challenges,
     access_contracts,
     access_deals,
+    access_evaluation,
+    access_finance,
     access_invoices,
+    access_providers,
+    access_resources,
     access_stats,
     access_trading,
+    access_valuation,
 )
 from tests.web.access_common import (
     ADMIN_ONLY,
@@ -63,6 +68,11 @@ EXTENSIONS = (
     access_invoices,
     access_stats,
     access_trading,
+    access_resources,
+    access_providers,
+    access_finance,
+    access_evaluation,
+    access_valuation,
 )
 
 PDF = b"%PDF-1.4\n%test\n"

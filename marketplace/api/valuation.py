@@ -1,0 +1,6 @@
+"""/api/v1 endpoints of the valuation domain. Thin: parse, call `valuation.services`, serialize; every
+endpoint registered in the OpenAPI document through `openapi.register`."""
+
+from __future__ import annotations
+
+from . import bp, openapi  # noqa: F401

@@ -1,0 +1,1 @@
+"""科技金融: financial institutions' products, enterprises' applications, investors, roadshows."""

@@ -1,0 +1,1 @@
+"""The "1+7+N" service system: service providers, their services in seven categories, requests."""
