@@ -72,16 +72,22 @@ from sqlalchemy.orm import Session, selectinload
 
 from .accounts.models import Organization
 from .core.background import after_response
-from .core.taxonomy import ListingStatus, PriceKind
+from .core.taxonomy import ContractStatus, ListingStatus, PriceKind
 from .core.timeutil import local_today, utcnow
+from .deals.models import TechContract
 from .extensions import db
 from .listings.models import Achievement, Demand
 from .outbox_models import SearchOutbox, SearchWord
+from .resources.models import Expert
 
 if TYPE_CHECKING:
     from search_index import SearchIndex, SearchQuery, SearchResult
 
 KINDS = ("achievement", "demand", "organization")
+EXPERT = "expert"  # 科技人才库: active experts, without their contact data
+# Registered technology contracts, indexed for the pricing guidance (marketplace.valuation) only: never
+# a public search kind (not in search_params.KIND_LABELS); cancelled ones are removed.
+CONTRACT = "contract"
 ORG_LISTINGS = "org_listings"  # outbox kind: every listing of an organisation (its name changed)
 LISTING_MODELS = {"achievement": Achievement, "demand": Demand}
 
@@ -144,6 +150,10 @@ def kind_of(obj: Any) -> str:
         return "demand"
     if isinstance(obj, Organization):
         return "organization"
+    if isinstance(obj, TechContract):
+        return CONTRACT
+    if isinstance(obj, Expert):
+        return EXPERT
     raise TypeError(f"not searchable: {obj!r}")
 
 
@@ -169,6 +179,10 @@ def is_public(obj: Any) -> bool:
     organisations. Anything else must not be in the index."""
     if isinstance(obj, Organization):
         return bool(obj.verified)
+    if isinstance(obj, TechContract):  # indexed (registered), never shown by the public search
+        return obj.status == ContractStatus.REGISTERED.value
+    if isinstance(obj, Expert):
+        return bool(obj.active)
     if obj.status != ListingStatus.PUBLISHED.value:
         return False
     return not (isinstance(obj, Demand) and obj.valid_until is not None and obj.valid_until < local_today())
@@ -197,6 +211,33 @@ def org_version(org: Organization) -> str:
     return _digest(org.name, org.description, org.district, org.org_type, org.verified_at)
 
 
+def expert_version(updated_at, org_name: str | None) -> str:
+    return f"{updated_at.isoformat() if updated_at else ''}|{_digest(org_name)}"
+
+
+def expert_document(expert: Expert) -> dict[str, Any]:
+    """Name, title, organisation, fields, expertise and representative achievements; never the
+    phone or e-mail (they are private)."""
+    taxonomy = current_app.extensions["taxonomy"]
+    codes = list(expert.field_codes or [])
+    field_code, field_top = _fields(codes[0] if codes else None)
+    org_name = expert.display_org
+    return {
+        "key": key_of(EXPERT, expert.id),
+        "kind": EXPERT,
+        "id": expert.id,
+        "title": expert.name,
+        "body": "\n".join(p for p in (expert.expertise, expert.achievements_text) if p),
+        "keywords": [k for k in [expert.title, *(taxonomy.field_path(c) for c in codes)] if k],
+        "org_name": org_name,
+        "org_type": expert.organization.org_type if expert.organization else "",
+        "field": field_code,
+        "field_top": field_top,
+        "published_at": expert.created_at,
+        "version": expert_version(expert.updated_at, org_name),
+    }
+
+
 def _digest(*values: Any) -> str:
     raw = json.dumps([str(v) if v is not None else None for v in values], ensure_ascii=False)
     return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
@@ -213,6 +254,10 @@ def _fields(code: str | None) -> tuple[str, str]:
 def document_for(obj: Any) -> dict[str, Any]:
     """The search document of a row: public text only (never detail, contacts or team)."""
     kind = kind_of(obj)
+    if kind == CONTRACT:
+        return contract_document(obj)
+    if kind == EXPERT:
+        return expert_document(obj)
     if kind == "organization":
         return {
             "key": key_of(kind, obj.id),
@@ -267,6 +312,33 @@ def document_for(obj: Any) -> dict[str, Any]:
             "price": _price(obj.budget_kind, obj.budget_low),
         }
     return doc
+
+
+def contract_version(contract: TechContract) -> str:
+    return _digest(contract.updated_at, contract.status, contract.project_name, contract.technology_amount)
+
+
+def contract_document(contract: TechContract) -> dict[str, Any]:
+    """A registered contract for the pricing guidance: its title and the attributes comparables
+    are filtered by, never party names. 技术交易额 (yuan) is the `price` column."""
+    field_code, field_top = _fields(contract.field_code)
+    ctype = contract.contract_type or ""
+    return {
+        "key": key_of(CONTRACT, contract.id),
+        "kind": CONTRACT,
+        "id": contract.id,
+        "title": contract.project_name,
+        "body": "",
+        "keywords": [],
+        "field": field_code,
+        "field_top": field_top,
+        "ip_type": contract.ip_type or "",
+        "contract_type": ctype,
+        "contract_group": ctype.split("_")[0] if ctype else "",
+        "price": float(contract.technology_amount) if contract.technology_amount is not None else None,
+        "published_at": contract.registered_at,
+        "version": contract_version(contract),
+    }
 
 
 def _price(kind: str | None, low: Any) -> float | None:
@@ -579,6 +651,15 @@ def _changes(session: Session, changed: list[tuple[str, int]]) -> tuple[list[dic
         for org in session.scalars(select(Organization).where(Organization.id.in_(chunk))):
             found["organization"][org.id] = org
     upserts, deletes = [], []
+    contracts = {object_id for kind, object_id in changed if kind == CONTRACT}
+    for chunk in _chunks(contracts):
+        rows = {c.id: c for c in session.scalars(select(TechContract).where(TechContract.id.in_(chunk)))}
+        for object_id in chunk:
+            contract = rows.get(object_id)
+            if contract is not None and is_public(contract):
+                upserts.append(contract_document(contract))
+            else:
+                deletes.append(key_of(CONTRACT, object_id))
     for kind in KINDS:
         for object_id in sorted(wanted[kind]):
             obj = found[kind].get(object_id)
@@ -587,6 +668,25 @@ def _changes(session: Session, changed: list[tuple[str, int]]) -> tuple[list[dic
             elif not (kind in LISTING_MODELS and obj is not None and obj.published_at is None):
                 deletes.append(key_of(kind, object_id))
             # else: a listing never published (a draft being edited) cannot be in the index
+    expert_upserts, expert_deletes = _expert_changes(session, changed, cascade)
+    return upserts + expert_upserts, deletes + expert_deletes
+
+
+def _expert_changes(session: Session, changed: list[tuple[str, int]], orgs: set[int]):
+    """Experts changed, and the experts of renamed organisations (their documents carry the name)."""
+    wanted = {object_id for kind, object_id in changed if kind == EXPERT}
+    for chunk in _chunks(orgs):
+        wanted |= set(session.scalars(select(Expert.id).where(Expert.organization_id.in_(chunk))))
+    found: dict[int, Expert] = {}
+    for chunk in _chunks(wanted):
+        found |= {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(chunk)))}
+    upserts, deletes = [], []
+    for object_id in sorted(wanted):
+        expert = found.get(object_id)
+        if expert is not None and expert.active:
+            upserts.append(expert_document(expert))
+        else:
+            deletes.append(key_of(EXPERT, object_id))
     return upserts, deletes
 
 
@@ -603,7 +703,13 @@ def _listing_select(model):
 
 def public_count() -> int:
     with Session(db.engine) as session:
-        return sum(session.scalar(select(func.count()).select_from(q.subquery())) or 0 for q in _public_selects())
+        experts = session.scalar(select(func.count(Expert.id)).where(Expert.active.is_(True))) or 0
+        experts_and_contracts = experts + (
+            session.scalar(select(func.count(TechContract.id)).where(_registered())) or 0
+        )
+        return experts_and_contracts + sum(
+            session.scalar(select(func.count()).select_from(q.subquery())) or 0 for q in _public_selects()
+        )
 
 
 def _public_selects() -> list:
@@ -634,6 +740,36 @@ def iter_documents(batch: int = BATCH) -> Iterator[dict[str, Any]]:
                 docs = [document_for(obj) for obj in rows]
             yield from docs
             last = ids[-1]
+    yield from _expert_documents(batch)
+    yield from _contract_documents(batch)
+
+
+def _registered():
+    return TechContract.status == ContractStatus.REGISTERED.value
+
+
+def _contract_documents(batch: int) -> Iterator[dict[str, Any]]:
+    last = 0
+    while True:
+        with Session(db.engine) as session:
+            stmt = select(TechContract).where(_registered(), TechContract.id > last).order_by(TechContract.id)
+            docs = [contract_document(c) for c in session.scalars(stmt.limit(batch))]
+        if not docs:
+            break
+        yield from docs
+        last = docs[-1]["id"]
+
+
+def _expert_documents(batch: int) -> Iterator[dict[str, Any]]:
+    last = 0
+    while True:
+        with Session(db.engine) as session:
+            stmt = select(Expert).where(Expert.active.is_(True), Expert.id > last).order_by(Expert.id).limit(batch)
+            docs = [expert_document(e) for e in session.scalars(stmt)]
+        if not docs:
+            break
+        yield from docs
+        last = docs[-1]["id"]
 
 
 def reindex(
@@ -700,8 +836,11 @@ def _absolute(progress: Callable[[int], None] | None) -> Callable[[int], None] |
 
 
 def needs_rebuild(index: SearchIndex | None = None) -> bool:
-    """True when the index is missing or empty while the database has public rows."""
+    """True when the index is missing or empty while the database has public rows, or when it was
+    built by an older release whose schema lacks a field (e.g. the contract facets)."""
     index = index or get_index()
+    if index.schema_outdated():
+        return True
     stats = index.stats()
     docs = stats.get("documents", stats.get("docs"))
     if isinstance(docs, dict):
@@ -739,6 +878,10 @@ def expected_versions() -> dict[str, str]:
                 out[key_of(kind, row.id)] = listing_version(row.updated_at, row.name, row.org_type)
         for org in session.scalars(select(Organization).where(Organization.verified.is_(True))):
             out[key_of("organization", org.id)] = org_version(org)
+        for expert in session.scalars(select(Expert).where(Expert.active.is_(True))):
+            out[key_of(EXPERT, expert.id)] = expert_version(expert.updated_at, expert.display_org)
+        for contract in session.scalars(select(TechContract).where(_registered())):
+            out[key_of(CONTRACT, contract.id)] = contract_version(contract)
     return out
 
 
@@ -780,6 +923,9 @@ def _keys_changed_after(position: int, gaps: list[Gap]) -> set[str]:
         for kind, model in LISTING_MODELS.items():
             for chunk in _chunks(orgs):
                 keys |= {key_of(kind, i) for i in session.scalars(select(model.id).where(model.org_id.in_(chunk)))}
+        for chunk in _chunks(orgs):
+            stmt = select(Expert.id).where(Expert.organization_id.in_(chunk))
+            keys |= {key_of(EXPERT, i) for i in session.scalars(stmt)}
     return keys
 
 

@@ -24,6 +24,8 @@ FACETS = (
     "price_band",
     "demand_type",
     "org_type",
+    "contract_type",  # kind "contract" only (ContractType code)
+    "contract_group",  # kind "contract" only (its 大类: dev / transfer / license / ...)
 )
 
 

@@ -85,7 +85,7 @@ RERANK_DEPTH = 60
 PHRASE_VERIFY_LIMIT = 5000  # candidates checked verbatim for a quoted phrase
 LOCK_TIMEOUT = 120.0
 SNIPPET_CHARS = 120
-KINDS = ("achievement", "demand", "organization")
+KINDS = ("achievement", "demand", "organization", "contract", "expert")  # contract: internal, never searched publicly
 MAX_PER_PAGE = 100
 # Per-process cache bounds (entries; ~100 bytes each): keeps a worker's memory bounded at 100k docs
 TOKEN_CACHE_POSTINGS = 300_000
@@ -708,7 +708,9 @@ class SearchIndex:
                 for key in deleted:
                     w.delete_by_term("key", key)
                 for doc in latest.values():
-                    w.update_document(**_doc_fields(doc))
+                    # an index built before a facet field existed: write what its schema knows
+                    # (`flask search reindex` brings the new field)
+                    w.update_document(**{k: v for k, v in _doc_fields(doc).items() if k in ix.schema})
                 w.update_document(**_meta_fields(max(prev, int(last_applied_id))))
                 w.commit(mergetype=_merge_small_segments)
             except BaseException:
@@ -963,14 +965,17 @@ class SearchIndex:
         for c, docs in zip(plan.clauses, per_clause, strict=True):
             if docs or len(c.tokens) != 1 or analysis.is_single_char(c.tokens[0]):
                 continue
-            result.suggestions.extend(self._similar(snap, c.tokens[0]))
+            result.suggestions.extend(self._similar(snap, c.tokens[0], kind_docs))
 
-    def _similar(self, snap, tok: str) -> list[str]:
-        """Title words one edit away from an unknown token, most frequent first."""
+    def _similar(self, snap, tok: str, kind_docs=None) -> list[str]:
+        """Title words one edit away from an unknown token, most frequent first (only words that
+        occur in the searched kind: another kind's titles, e.g. internal contracts, never leak)."""
         try:
             cands = []
             for f in ("title",):
                 for t in snap.reader.terms_within(f, tok, 1):
+                    if kind_docs is not None and not (snap.token(t)[0] & kind_docs):
+                        continue
                     if t != tok:
                         cands.append((snap.reader.doc_frequency(f, t), t))
             cands.sort(reverse=True)
@@ -1063,6 +1068,14 @@ class SearchIndex:
                 v = keys[local] if keys is not None else b""
                 out[sf["key"]] = v.decode("utf-8") if isinstance(v, bytes) else str(v or "")
         return out
+
+    def schema_outdated(self) -> bool:
+        """True when the index on disk lacks a field of the current schema (it was built by an
+        older release): `apply` then leaves the new fields out, so a rebuild is due."""
+        snap = self._snapshot()
+        if snap is None:
+            return False
+        return not set(build_schema().names()) <= set(snap.searcher.schema.names())
 
     def stats(self) -> dict[str, Any]:
         """Document counts per kind, size on disk, segments, last applied id, dictionary words."""

@@ -33,7 +33,7 @@ from whoosh.reading import ReaderClosed
 
 from . import analysis
 from .index import SearchIndex, _codes, _numbers
-from .schema import TEXT_FIELDS
+from .schema import SINGLE_FACETS, TEXT_FIELDS
 
 KEY_TERMS = 12
 MAX_DF_RATIO = 0.05  # a term in more than 5% of the documents does not discriminate (with N ≥ 200)
@@ -225,3 +225,57 @@ def document_terms(index: SearchIndex, doc: Mapping[str, Any], limit: int = KEY_
         body=str(doc.get("body") or ""),
         limit=limit,
     )
+
+
+def score_within(
+    index: SearchIndex,
+    terms: list[tuple[str, float]],
+    kind: str,
+    filters: Mapping[str, str],
+    *,
+    limit: int = 50,
+    exclude_keys: Iterable[str] = (),
+) -> list[tuple[int, float, list[str]]]:
+    """Every document of `kind` whose facet codes equal `filters` (field, field_top, ip_type,
+    contract_type, ...), as (id, normalised text score 0..1, shared terms), best `limit` first.
+
+    Unlike `match_terms`, documents sharing no term are kept (score 0, newest first): the caller
+    asked for *these attributes*, the text only orders them. The score is the same blend as
+    `match_terms` (best raw BM25F within the filtered set, weight coverage)."""
+    terms = [(t, float(w)) for t, w in terms if t and w > 0]
+    excluded = set(exclude_keys)
+
+    def run(snap) -> list[tuple[int, float, list[str]]]:
+        docs = set(snap.kind_docs(kind))
+        for name, code in filters.items():
+            if name not in SINGLE_FACETS or code in (None, ""):
+                continue
+            docs &= snap.term_docs(name, str(code))
+            if not docs:
+                return []
+        raw: dict[int, float] = {}
+        covered: dict[int, float] = {}
+        shared: dict[int, list[tuple[float, str]]] = {}
+        for t, w in terms:
+            tdocs, imp = snap.token(t)
+            for d in tdocs & docs if len(tdocs) < len(docs) else (d for d in docs if d in tdocs):
+                raw[d] = raw.get(d, 0.0) + w * imp[d]
+                covered[d] = covered.get(d, 0.0) + w
+                shared.setdefault(d, []).append((w * imp[d], t))
+        top_raw = max(raw.values(), default=0.0) or 1.0
+        total_weight = sum(w for _, w in terms) or 1.0
+        score = {d: 0.5 * r / top_raw + 0.5 * covered[d] / total_weight for d, r in raw.items()}
+        published = snap.global_list("num:published_at", lambda r: _numbers(r, "published_at"))
+        best = heapq.nlargest(limit + len(excluded), docs, key=lambda d: (score.get(d, 0.0), published[d] or -1e18, -d))
+        out = []
+        for d in best:
+            sf = snap.stored(d)
+            if sf.get("key", "") in excluded:
+                continue
+            words = [t for _, t in sorted(shared.get(d, []), reverse=True)]
+            out.append((int(sf.get("id") or 0), round(score.get(d, 0.0), 4), words))
+            if len(out) >= limit:
+                break
+        return out
+
+    return _snapshot_call(index, run) or []

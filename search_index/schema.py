@@ -22,7 +22,20 @@ TEXT_FIELDS = ("title", "keywords", "body", "org")
 # because listings titles are curated summaries and the CSL test has no keywords field.
 FIELD_BOOSTS = {"title": 3.0, "keywords": 2.0, "body": 1.0, "org": 1.0}
 CHARS_FIELD = "chars"
-SINGLE_FACETS = ("field_top", "field", "district", "maturity", "ip_type", "price_band", "demand_type", "org_type")
+# contract_type / contract_group: registered technology contracts (kind "contract", never public),
+# read by marketplace.valuation's pricing guidance
+SINGLE_FACETS = (
+    "field_top",
+    "field",
+    "district",
+    "maturity",
+    "ip_type",
+    "price_band",
+    "demand_type",
+    "org_type",
+    "contract_type",
+    "contract_group",
+)
 MULTI_FACETS = ("transfer_modes",)
 META_KEY = "__meta__"
 META_KIND = "__meta__"

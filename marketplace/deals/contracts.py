@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import search
 from ..accounts.models import User
 from ..alerts import services as alerts
 from ..core import audit
@@ -309,6 +310,7 @@ def register(contract: TechContract, official: Any) -> TechContract:
     contract.registered_by_id = getattr(official, "id", None)
     contract.return_reason = None
     db.session.flush()
+    search.enqueue(contract)  # the pricing guidance's comparables (never the public search)
     audit.record(
         official,
         "register",
@@ -404,6 +406,7 @@ def amend(contract: TechContract, actor: Any, changes: dict[str, Any], reason: s
     amendment = ContractAmendment(contract=contract, kind="amend", changes=diff, reason=reason, by_id=actor.id)
     db.session.add(amendment)
     db.session.flush()
+    search.enqueue(contract)
     audit.record(
         actor,
         "amend",
@@ -439,6 +442,7 @@ def cancel(contract: TechContract, official: Any, reason: str | None) -> Contrac
     )
     db.session.add(amendment)
     db.session.flush()
+    search.enqueue(contract)  # a cancelled contract leaves the index
     audit.record(official, "cancel", contract, from_state=S.REGISTERED.value, to_state=contract.status, reason=reason)
     _timeline(contract.deal, "contract", official, f"技术合同已注销（登记号 {contract.registration_number}）：{reason}")
     return amendment

@@ -317,7 +317,7 @@ def test_versions_and_stats(ix):
     assert len(v) == len(CORPUS) and v["achievement:5"] == "v5"
     assert set(ix.versions("demand")) == {"demand:8"}
     s = ix.stats()
-    assert s["documents"] == {"achievement": 7, "demand": 1, "organization": 1}
+    assert s["documents"] == {"achievement": 7, "demand": 1, "organization": 1, "contract": 0, "expert": 0}
     assert s["last_applied_id"] == 42 and s["size_bytes"] > 0 and s["segments"] >= 1
     assert s["dictionary_words"] > 1000
 
@@ -328,6 +328,24 @@ def test_empty_directory(tmp_path):
     assert search(ix, "氢冶金").total == 0
     assert ix.versions() == {}
     assert ix.stats()["total"] == 0
+
+
+def test_an_index_built_with_an_older_schema_asks_for_a_rebuild(tmp_path, ix):
+    from whoosh import index as windex
+
+    from search_index.schema import build_schema
+
+    assert not ix.schema_outdated()
+    assert not SearchIndex(tmp_path / "nothing").schema_outdated()
+    schema = build_schema()
+    schema.remove("contract_type")  # as built before the contract facets existed
+    (tmp_path / "old" / "gen-1").mkdir(parents=True)
+    windex.create_in(str(tmp_path / "old" / "gen-1"), schema)
+    (tmp_path / "old" / "CURRENT").write_text("gen-1\n", encoding="utf-8")
+    old = SearchIndex(tmp_path / "old")
+    assert old.schema_outdated()
+    old.apply([doc(1, "旧索引仍可写入")], [], 1)  # writing what its schema knows still works
+    assert search(old, "旧索引").total == 1
 
 
 def test_rebuild_swaps_atomically(ix):
