@@ -99,6 +99,8 @@ class Config:
     # Annual 技术合同成交额 targets for the statistics, JSON {"2025": "12500000000", "2025:371102": …}
     # (yuan; "year:district" for a district's own target). Unset: the defaults in marketplace/stats.
     STATS_TARGETS = _env("STATS_TARGETS")
+    # 科技金融 targets (yuan), JSON: the plan's 科技成果转化贷款余额 5亿元 unless FINANCE_TARGETS says otherwise.
+    FINANCE_TARGETS = json.loads(_env("FINANCE_TARGETS") or '{"transfer_loan_balance": "500000000"}')
 
     @property
     def RATELIMIT_STORAGE_URI(self) -> str:  # noqa: N802 - Flask config key

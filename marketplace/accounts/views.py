@@ -24,7 +24,7 @@ from .models import ApiToken, Organization, User
 bp = Blueprint("accounts", __name__)
 
 FORM_ERROR = 422  # every form re-rendered with errors answers 422
-SELF_SERVICE_ROLES = (Role.UNIVERSITY, Role.ENTERPRISE, Role.BROKER)
+SELF_SERVICE_ROLES = (Role.UNIVERSITY, Role.ENTERPRISE, Role.BROKER, Role.FINANCE)
 ORG_FIELDS = services.ORG_FIELDS
 LISTING_KINDS = {"achievements": "achievement", "demands": "demand"}
 
