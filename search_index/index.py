@@ -207,6 +207,8 @@ def _codes(segreader, fieldname: str) -> list[str]:
 
     def build():
         out = [""] * segreader.doc_count_all()
+        if fieldname not in segreader.schema:  # an index built before the field existed
+            return out
         for tbytes in segreader.lexicon(fieldname):
             code = tbytes.decode("utf-8")
             for ids, _ in _term_postings(segreader, fieldname, tbytes):
