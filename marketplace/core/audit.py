@@ -79,6 +79,26 @@ ACTION_LABELS = {
     "invoice_issue": "开具发票",
     "invoice_paid": "发票已付款",
     "invoice_void": "作废发票",
+    # the service side: providers, finance, experts and instruments, valuation
+    "accept": "接受",
+    "decline": "拒绝",
+    "start": "开始办理",
+    "complete": "办结",
+    "rate": "评价服务",
+    "delete": "删除",
+    "publish": "发布",
+    "review": "开始审查",
+    "request_documents": "要求补充材料",
+    "respond": "补充材料",
+    "disburse": "放款",
+    "repayment": "记录还款",
+    "settle": "结清",
+    "team_add": "添加团队成员",
+    "team_remove": "移除团队成员",
+    "booking_request": "申请预约",
+    "booking_approve": "批准预约",
+    "booking_decline": "拒绝预约",
+    "booking_cancel": "取消预约",
 }
 
 
