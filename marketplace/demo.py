@@ -436,6 +436,12 @@ def print_accounts() -> None:
     for email, name, _role, org_key, _manager, _extra in USERS:
         org = next((o[1] for o in ORGS if o[0] == org_key), "—")
         click.echo(f"  {email:<24} {name:<20} {org}")
+    # The service side's demos (experts, providers, financial institutions) add their own accounts.
+    known = {row[0] for row in USERS}
+    extra = db.session.scalars(select(User).where(User.email.like("%@demo.kjtb.cn")).order_by(User.id)).all()
+    for user in (u for u in extra if u.email not in known):
+        org = user.organization.name if user.organization else "—"
+        click.echo(f"  {user.email:<24} {user.role_label + ' ' + user.name:<20} {org}")
 
 
 @demo_cli.command("accounts")
