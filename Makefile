@@ -64,6 +64,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/search_quality.py
 	$(BIN)/python bench/match_bench.py
 	$(BIN)/python bench/match_quality.py
+	$(BIN)/python bench/pricing_bench.py --n 3000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
