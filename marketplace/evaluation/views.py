@@ -6,12 +6,12 @@ sheet, the report PDF and the public summary behind the listing's badge. Views p
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from ..core.actions import commit_or_flash as _act
 from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..core.policy import is_admin
 from ..core.timeutil import local_today
@@ -23,21 +23,6 @@ from .models import MemberStatus
 bp = Blueprint("evaluation", __name__)
 
 PER_PAGE = 20
-
-
-def _act(action: Callable[[], Any], back: str, done: str):
-    """Run a state change; a refusal of the input or state comes back as a flash."""
-    try:
-        action()
-        db.session.commit()
-        flash(done, "success")
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash("；".join(exc.fields.values()) if exc.fields else exc.message, "danger")
-    except (PermissionDenied, NotFound):
-        db.session.rollback()
-        raise
-    return redirect(back)
 
 
 @bp.app_template_global()

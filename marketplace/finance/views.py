@@ -5,13 +5,13 @@ a refusal of the input is shown beside the field or flashed, a missing right is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..core.actions import commit_or_flash as _act
+from ..core.errors import PermissionDenied, ValidationFailed
 from ..core.guards import roles_required
 from ..core.money import format_yuan
 from ..core.policy import is_admin
@@ -51,20 +51,6 @@ def rate_filter(value) -> str:
 @bp.context_processor
 def finance_context() -> dict[str, Any]:
     return {"ProductKind": ProductKind, "ApplicationStatus": ApplicationStatus, "finance": services}
-
-
-def _act(action: Callable[[], Any], back: str, done: str):
-    try:
-        action()
-        db.session.commit()
-        flash(done, "success")
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash("；".join(exc.fields.values()) if exc.fields else exc.message, "danger")
-    except (PermissionDenied, NotFound):
-        db.session.rollback()
-        raise
-    return redirect(back)
 
 
 def _files() -> list[tuple[str, bytes]]:

@@ -4,13 +4,13 @@ detail with timeline, actions, notes, rating, result file)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..core.actions import commit_or_flash as _act
+from ..core.errors import Conflict, PermissionDenied, ValidationFailed
 from ..core.policy import is_admin
 from ..core.taxonomy import ServiceCategory
 from ..core.timeutil import utcnow
@@ -28,21 +28,6 @@ REQUEST_FIELDS = ("subject", "description", "desired_date", "contact_preference"
 def service_provider_summary(org: Any) -> dict[str, Any] | None:
     """For the organisation page: the provider's active offerings and figures (None: none)."""
     return services.provider_summary(org)
-
-
-def _act(action: Callable[[], Any], back: str, done: str):
-    """Run a state change; a refusal of the input or state comes back as a flash."""
-    try:
-        action()
-        db.session.commit()
-        flash(done, "success")
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash("；".join(exc.fields.values()) if exc.fields else exc.message, "danger")
-    except (PermissionDenied, NotFound):
-        db.session.rollback()
-        raise
-    return redirect(back)
 
 
 @bp.get("")

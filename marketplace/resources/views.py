@@ -3,7 +3,6 @@ achievement teams, and 大型科学仪器共享 (/instruments) with a week calen
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -11,7 +10,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.models import Organization
-from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from ..core.actions import commit_or_flash as _act
+from ..core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.policy import is_admin
 from ..core.timeutil import LOCAL_TZ, local_today, to_local, utcnow
 from ..extensions import db
@@ -47,20 +47,6 @@ INSTRUMENT_FIELDS = (
     "contact_phone",
     "contact_email",
 )
-
-
-def _act(action: Callable[[], Any], back: str, done: str):
-    try:
-        action()
-        db.session.commit()
-        flash(done, "success")
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash("；".join(exc.fields.values()) if exc.fields else exc.message, "danger")
-    except (PermissionDenied, NotFound):
-        db.session.rollback()
-        raise
-    return redirect(back)
 
 
 @bp.app_template_global("achievement_team")

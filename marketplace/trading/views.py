@@ -5,12 +5,11 @@ a refusal of the input or the state is flashed, a missing right is a 403/404 pag
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from ..core.actions import commit_or_flash as _act
 from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..core.policy import is_admin
 from ..core.taxonomy import TransferMode
@@ -33,21 +32,6 @@ LISTING_FIELDS = (
     "extend_minutes",
     "conditions",
 )
-
-
-def _act(action: Callable[[], Any], back: str, done: str):
-    """Run a state change; a refusal of the input or state comes back as a flash."""
-    try:
-        action()
-        db.session.commit()
-        flash(done, "success")
-    except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
-        flash("；".join(exc.fields.values()) if exc.fields else exc.message, "danger")
-    except (PermissionDenied, NotFound):
-        db.session.rollback()
-        raise
-    return redirect(back)
 
 
 @bp.get("")
