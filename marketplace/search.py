@@ -53,6 +53,7 @@ was down for longer than the retention can miss rows; `flask search stats` warns
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -72,6 +73,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .accounts.models import Organization
 from .core.background import after_response
+from .core.faultpoints import pause_point
 from .core.taxonomy import ContractStatus, ListingStatus, PriceKind
 from .core.timeutil import local_today, utcnow
 from .deals.models import TechContract
@@ -378,6 +380,7 @@ def open_index(path: str | Path, words: Iterable[str] | None = None) -> SearchIn
 
     Path(path).mkdir(parents=True, exist_ok=True)
     index = SearchIndex(path, user_words=list(words) if words is not None else user_words())
+    index.before_commit = functools.partial(pause_point, "search.index.before_commit")  # tests only
     _paths[index] = str(path)
     return index
 

@@ -604,6 +604,10 @@ class SearchIndex:
     """One index directory. Many readers, one writer at a time across processes (an inter-process
     lock); `apply` never raises LockError to the caller, it waits (bounded) for the lock."""
 
+    # Called by `apply` just before its Whoosh commit: marketplace.search wires its test-only fault
+    # point (marketplace.core.faultpoints) here; None costs nothing.
+    before_commit: Callable[[], None] | None = None
+
     def __init__(self, path: str | Path, *, user_words: Iterable[str] = (), lock_timeout: float = LOCK_TIMEOUT):
         self.path = Path(path)
         self.user_words = tuple(user_words)
@@ -714,6 +718,8 @@ class SearchIndex:
                     # (`flask search reindex` brings the new field)
                     w.update_document(**{k: v for k, v in _doc_fields(doc).items() if k in ix.schema})
                 w.update_document(**_meta_fields(max(prev, int(last_applied_id))))
+                if self.before_commit is not None:
+                    self.before_commit()
                 w.commit(mergetype=_merge_small_segments)
             except BaseException:
                 w.cancel()

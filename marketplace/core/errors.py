@@ -44,3 +44,15 @@ class Conflict(ServiceError):
 
     status = 409
     code = "conflict"
+
+
+class StorageUnavailable(ServiceError):
+    """A file could not be written (disk full: 507, directory not writable: 503); nothing was kept."""
+
+    status = 503
+    code = "storage_unavailable"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, *, full: bool = False):
+        super().__init__(message, fields)
+        if full:
+            self.status, self.code = 507, "insufficient_storage"

@@ -32,6 +32,7 @@ from ..accounts.models import User
 from ..alerts import services as alerts
 from ..core import audit
 from ..core.errors import Conflict, PermissionDenied, ValidationFailed
+from ..core.faultpoints import pause_point
 from ..core.money import format_yuan
 from ..core.taxonomy import ContractStatus, ContractType, DealStage, PaymentMode, Role
 from ..core.timeutil import local_today, to_local, utcnow
@@ -328,6 +329,7 @@ def register(contract: TechContract, official: Any) -> TechContract:
     )
     _advance_deal(deal, (DealStage.REGISTRATION.value, DealStage.PERFORMANCE.value), official)
     _notify_parties(contract, f"技术合同已登记：{contract.project_name}", f"登记号 {number}。")
+    pause_point("contract.register.before_commit")  # tests only: see core.faultpoints
     return contract
 
 

@@ -38,7 +38,7 @@ from ..core.taxonomy import (
 from ..core.timeutil import LOCAL_TZ, utcnow
 from ..extensions import db
 from ..listings.models import Achievement, Demand
-from ..listings.services import safe_filename, sniff, upload_path
+from ..listings.services import safe_filename, sniff, write_upload
 from . import policy
 from .models import Deal, DealBroker, DealEvent, TechContract
 
@@ -798,9 +798,7 @@ def add_file(deal: Deal, actor: Any, filename: str, content: bytes, note: Any = 
     if not name.lower().endswith(ext) and not (ext == ".jpg" and name.lower().endswith(".jpeg")):
         name = f"{name.rsplit('.', 1)[0] if '.' in name else name}{ext}"
     stored = "deal-" + secrets.token_hex(16) + ext
-    path = upload_path(stored)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    write_upload(stored, content)
     event = record_event(
         deal, "file", actor, text, file_name=name, file_path=stored, file_size=len(content), file_mime=mime
     )

@@ -39,7 +39,7 @@ from ..deals.models import TechContract
 from ..deals.services import org_members
 from ..extensions import db
 from ..listings.models import Achievement, AchievementPatent, Demand
-from ..listings.services import safe_filename, sniff, upload_path
+from ..listings.services import safe_filename, sniff, write_upload
 from .models import (
     ApplicationStatus,
     AttachmentKind,
@@ -553,9 +553,7 @@ def _check_file(filename: str, content: bytes) -> tuple[str, str, str]:
 
 def _store_file(application: FinanceApplication, actor: Any, name: str, mime: str, ext: str, content: bytes):
     stored = "fin-" + secrets.token_hex(16) + ext
-    path = upload_path(stored)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    write_upload(stored, content)
     row = FinanceAttachment(
         application_id=application.id,
         kind=AttachmentKind.FILE.value,

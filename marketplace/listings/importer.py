@@ -37,6 +37,7 @@ from ..accounts.models import Organization, User
 from ..alerts import services as alerts
 from ..core import audit, policy
 from ..core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
+from ..core.faultpoints import pause_point
 from ..core.taxonomy import DemandType, IPType, ListingStatus, Maturity, MembershipStatus, Role, TransferMode
 from ..core.timeutil import utcnow
 from ..core.validators import fold_width
@@ -700,6 +701,7 @@ def import_rows(
                     result.titles[listing_id] = str(row.values.get("title", ""))[:80]
                     pending_commit += 1
                     if pending_commit >= batch_size and not dry_run:
+                        pause_point("import.before_batch_commit")  # tests only: see core.faultpoints
                         db.session.commit()
                         pending_commit = 0
                         # the commit expired them; reload once per batch rather than lazily per row

@@ -5,7 +5,10 @@ and writes an audit record. Services flush; the caller commits once."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +22,7 @@ from .. import search
 from ..accounts.models import Organization, User
 from ..alerts import services as alerts
 from ..core import audit, policy
-from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, StorageUnavailable, ValidationFailed
 from ..core.taxonomy import ListingStatus
 from ..core.timeutil import local_today, utcnow
 from ..extensions import db
@@ -436,9 +439,7 @@ def add_attachment(listing: Listing, user: User, filename: str, content: bytes) 
     if not name.lower().endswith(ext) and not (ext == ".jpg" and name.lower().endswith(".jpeg")):
         name = f"{name.rsplit('.', 1)[0] if '.' in name else name}{ext}"
     stored = secrets.token_hex(16) + ext
-    path = upload_path(stored)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    write_upload(stored, content)
     attachment = Attachment(
         achievement_id=listing.id if isinstance(listing, Achievement) else None,
         demand_id=listing.id if isinstance(listing, Demand) else None,
@@ -453,6 +454,28 @@ def add_attachment(listing: Listing, user: User, filename: str, content: bytes) 
     db.session.flush()
     audit.record(user, "attach", listing, details={"attachment_id": attachment.id, "filename": name})
     return attachment
+
+
+def write_upload(stored_name: str, content: bytes) -> Path:
+    """Write an uploaded file under UPLOAD_DIR whole or not at all: into a hidden temporary name
+    beside it, renamed once complete. A full disk or a directory that cannot be written raises
+    StorageUnavailable (a Chinese reason on the `file` field) and leaves no file behind; callers
+    write before adding their row, so the database is unchanged too."""
+    path = upload_path(stored_name)
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        current_app.logger.error("upload: cannot write %s: %s", path, exc)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        reason = "服务器存储空间已满" if full else "服务器的文件存储目录无法写入"
+        message = f"{reason}，文件未保存，请稍后再试或联系平台管理员"
+        raise StorageUnavailable(message, {"file": message}, full=full) from exc
+    return path
 
 
 def upload_path(stored_name: str) -> Path:

@@ -43,7 +43,7 @@ from ..core.timeutil import local_today, utcnow
 from ..deals.services import org_members
 from ..extensions import db
 from ..listings.models import Achievement, Demand
-from ..listings.services import safe_filename, sniff, upload_path
+from ..listings.services import safe_filename, sniff, upload_path, write_upload
 from .models import (
     ContactPreference,
     RequestStatus,
@@ -734,9 +734,7 @@ def transition(
         req.closed_at = now
     details = None
     if stored:
-        path = upload_path(stored["stored"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(stored["content"])
+        write_upload(stored["stored"], stored["content"])
         req.result_file_name, req.result_file_path = stored["name"], stored["stored"]
         req.result_file_mime, req.result_file_size = stored["mime"], len(stored["content"])
         details = {"filename": stored["name"], "sha256": hashlib.sha256(stored["content"]).hexdigest()}

@@ -28,6 +28,7 @@ from ..accounts.models import Organization, User
 from ..alerts.services import notify
 from ..core import audit
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from ..core.faultpoints import pause_point
 from ..core.money import format_yuan, parse_amount
 from ..core.policy import belongs_to, is_admin, is_authenticated, is_official
 from ..core.taxonomy import ListingStatus, Role, TransferMode
@@ -526,6 +527,7 @@ def place_bid(auction_id: int, actor: Any, raw_amount: Any, now: datetime | None
         )
         db.session.add(bid)
         db.session.flush()
+        pause_point("trading.bid.before_commit")  # tests only: see core.faultpoints
     except OperationalError:
         db.session.rollback()
         raise Conflict("出价繁忙，请稍后重试") from None
