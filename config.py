@@ -56,6 +56,9 @@ class Config:
         "json_serializer": lambda obj: json.dumps(obj, ensure_ascii=False),
     }
     SEARCH_INDEX_DIR = _env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search_index"))
+    # /healthz: "degraded" (still 200) when this node's index is more outbox rows behind than this.
+    HEALTH_MAX_INDEX_LAG = _env_int("HEALTH_MAX_INDEX_LAG", 1000)
+    APP_VERSION = _env("APP_VERSION")  # shown by /healthz (a release or commit); unset: pyproject's version
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     REDIS_URL = _env("REDIS_URL")
     # Optional JSON file replacing the default districts / technology fields (see README).

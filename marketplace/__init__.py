@@ -127,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from .deals.routes import bp as deals_bp
     from .evaluation.views import bp as evaluation_bp
     from .finance.views import bp as finance_bp
+    from .health.views import bp as health_bp
     from .imports.views import bp as imports_bp
     from .inquiries.views import bp as inquiries_bp
     from .listings.views import bp as listings_bp
@@ -158,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/import")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(health_bp)  # /healthz for load balancers
 
 
 def wants_json() -> bool:
@@ -201,6 +203,19 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(429)
     def rate_limited(exc):
         return render_error(429, messages[429])
+
+    from sqlalchemy.exc import DBAPIError
+
+    from .health.errors import MESSAGE, RETRY_AFTER_SECONDS, forget_connection, is_connection_failure
+
+    @app.errorhandler(DBAPIError)
+    def database_unreachable(exc: DBAPIError):
+        if not is_connection_failure(exc):
+            raise exc  # any other database error stays what it was: the 500 page, logged
+        forget_connection()
+        response = app.make_response(render_error(503, MESSAGE, "database_unavailable"))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 def _code_for(status: int) -> str:

@@ -32,6 +32,7 @@ from tests.web import (
     access_deals,
     access_evaluation,
     access_finance,
+    access_health,
     access_invoices,
     access_providers,
     access_resources,
@@ -77,6 +78,7 @@ EXTENSIONS = (
     access_finance,
     access_evaluation,
     access_valuation,
+    access_health,
 )
 
 PDF = b"%PDF-1.4\n%test\n"

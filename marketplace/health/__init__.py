@@ -1,0 +1,1 @@
+"""Operations: `GET /healthz` for load balancers, and the 503 answer when the database is down."""
