@@ -18,3 +18,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(matching_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(trading_cli)
+
+    from .backup.cli import backup_cli
+
+    app.cli.add_command(backup_cli)
