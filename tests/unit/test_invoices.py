@@ -276,7 +276,7 @@ def test_void_needs_a_reason_and_is_audited_and_on_the_timeline(deal, people):
     invoices.void_invoice(invoice, people["broker"], "付款方名称有误")
     db.session.commit()
     assert invoice.status == "void" and invoice.void_reason == "付款方名称有误" and invoice.voided_at
-    audit = db.session.scalars(select(AuditLog).where(AuditLog.object_type == "invoice")).all()
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.object_type == "invoice").order_by(AuditLog.id)).all()
     assert [(a.action, a.from_state, a.to_state) for a in audit] == [
         ("invoice_issue", None, "unpaid"),
         ("invoice_void", "unpaid", "void"),
