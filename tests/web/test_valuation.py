@@ -178,3 +178,14 @@ def test_worksheet_api_crud_preview_and_field_errors(login_as, parties, make_use
     assert login_as(make_user("university")).get(f"/api/v1/valuation/worksheets/{sheet['id']}").status_code == 403
     assert client.delete(f"/api/v1/valuation/worksheets/{sheet['id']}").status_code == 200
     assert client.get(f"/api/v1/valuation/worksheets/{sheet['id']}").status_code == 404
+
+
+def test_the_achievement_page_links_the_guidance_for_those_who_may_see_it(
+    login_as, parties, make_achievement, make_user
+):
+    item = make_achievement(owner=parties["owner"], status="published")
+    for who in ("owner", "broker", "official"):
+        html = login_as(parties[who]).get(f"/achievements/{item.id}").get_data(as_text=True)
+        assert 'data-testid="pricing-link"' in html and f"/valuation/pricing?achievement={item.id}" in html, who
+    html = login_as(parties["enterprise"]).get(f"/achievements/{item.id}").get_data(as_text=True)
+    assert 'data-testid="pricing-link"' not in html  # another organisation: the guidance would refuse it
