@@ -235,7 +235,9 @@ def test_the_owner_manages_the_team_of_an_achievement(people, make_achievement):
     db.session.commit()
     assert services.team_of(achievement) == []
     actions = db.session.scalars(
-        select(AuditLog.action).where(AuditLog.object_type == "achievement", AuditLog.action.like("team_%"))
+        select(AuditLog.action)
+        .where(AuditLog.object_type == "achievement", AuditLog.action.like("team_%"))
+        .order_by(AuditLog.id)
     ).all()
     assert actions == ["team_add", "team_remove"]
 
