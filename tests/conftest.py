@@ -29,23 +29,23 @@ _seq = itertools.count(1)
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest -n: one database per worker
-        if worker and url.startswith(("postgresql", "postgres:")):
-            return _worker_database(url, worker)
+        if url.startswith(("postgresql", "postgres:")):
+            # pytest -n: one database per worker; either way created when missing
+            return _worker_database(url, os.environ.get("PYTEST_XDIST_WORKER"))
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
-def _worker_database(url: str, worker: str) -> str:
-    """TEST_DATABASE_URL's database with the xdist worker's name appended (kjtb_test_gw0 …),
-    created on the same server when missing; each worker's session drops and rebuilds its schema."""
+def _worker_database(url: str, worker: str | None) -> str:
+    """TEST_DATABASE_URL's database, with the xdist worker's name appended (kjtb_test_gw0 …) under
+    pytest -n, created on the same server when missing; each session drops and rebuilds its schema."""
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
     from config import _normalise_db_url
 
     base = make_url(_normalise_db_url(url))
-    name = f"{base.database}_{worker}"
+    name = f"{base.database}_{worker}" if worker else base.database
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
