@@ -6,13 +6,14 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup test test-pg lint format migrate check-migrations bench clean help
+.PHONY: run setup test test-pg lint format migrate check-migrations audit bench clean help
 
 help:
 	@echo "make run    - install, migrate, load the demo once, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - the same set-up, then the whole test suite (browser tests need Debian's chromium)"
 	@echo "make test-pg TEST_DATABASE_URL=postgresql://... - the suite against PostgreSQL"
 	@echo "make lint   - ruff"
+	@echo "make audit  - pinned requirements against the vulnerabilities PyPI publishes"
 	@echo "make bench  - benchmarks in bench/ (print figures)"
 
 $(BIN)/python:
@@ -46,6 +47,10 @@ test-pg: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Known vulnerabilities of the pinned versions (PyPI's OSV data; see .ci/audit_requirements.py).
+audit:
+	$(PYTHON) .ci/audit_requirements.py requirements.txt requirements-dev.txt
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
