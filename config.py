@@ -76,6 +76,40 @@ class Config:
     REGISTER_LIMIT_PER_ADDRESS = _env("REGISTER_LIMIT_PER_ADDRESS", "10 per hour")
     INQUIRY_LIMIT = _env("INQUIRY_LIMIT", "10 per hour")  # new inquiry threads, per user
     INQUIRY_REPLY_LIMIT = _env("INQUIRY_REPLY_LIMIT", "60 per hour")  # replies, per user
+    # 竞价拍卖 bids (web form and API), per user and per address; a bidder may bid every few seconds.
+    BID_LIMIT_PER_USER = _env("BID_LIMIT_PER_USER", "30 per minute")
+    BID_LIMIT_PER_ADDRESS = _env("BID_LIMIT_PER_ADDRESS", "120 per minute")
+    # "忘记密码": reset mails asked for, per address and per e-mail address typed in.
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = _env("PASSWORD_RESET_LIMIT_PER_ADDRESS", "10 per hour")
+    PASSWORD_RESET_LIMIT_PER_EMAIL = _env("PASSWORD_RESET_LIMIT_PER_EMAIL", "3 per hour")
+    PASSWORD_RESET_MAX_AGE_MINUTES = _env_int("PASSWORD_RESET_MAX_AGE_MINUTES", 30)
+
+    # Security headers on every response (marketplace/security.py). The policy allows scripts,
+    # styles, fonts and images from this site only (plus data: images, which Bootstrap's CSS
+    # uses): no inline script, no inline style, no eval, no framing.
+    SECURITY_HEADERS_ENABLED = True
+    CONTENT_SECURITY_POLICY = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "font-src": "'self'",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    # Report-only: browsers report violations (console, CSP_REPORT_URI) but block nothing; for
+    # trying a stricter policy on a live site first.
+    CSP_REPORT_ONLY = _env("CSP_REPORT_ONLY", "0") in ("1", "true", "yes")
+    CSP_REPORT_URI = _env("CSP_REPORT_URI")  # a collector for violation reports (report-uri)
+    REFERRER_POLICY = "strict-origin-when-cross-origin"
+    PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    # Strict-Transport-Security is sent only when the site is served over HTTPS
+    # (PREFERRED_URL_SCHEME = "https", the production default).
+    HSTS_MAX_AGE = _env_int("HSTS_MAX_AGE", 31536000)
+    HSTS_INCLUDE_SUBDOMAINS = _env("HSTS_INCLUDE_SUBDOMAINS", "0") in ("1", "true", "yes")
 
     WTF_CSRF_CHECK_DEFAULT = False  # checked in a before_request hook, unless a bearer token authenticates
     WTF_CSRF_TIME_LIMIT = None
@@ -104,6 +138,9 @@ class Config:
     STATS_TARGETS = _env("STATS_TARGETS")
     # 科技金融 targets (yuan), JSON: the plan's 科技成果转化贷款余额 5亿元 unless FINANCE_TARGETS says otherwise.
     FINANCE_TARGETS = json.loads(_env("FINANCE_TARGETS") or '{"transfer_loan_balance": "500000000"}')
+    # Seconds a worker keeps the statistics dashboard's register figures (0 = always recompute); a
+    # registration, amendment or cancellation shows at once regardless (marketplace/stats/dashboard.py).
+    STATS_CACHE_SECONDS = _env_int("STATS_CACHE_SECONDS", 60)
 
     @property
     def RATELIMIT_STORAGE_URI(self) -> str:  # noqa: N802 - Flask config key
@@ -121,6 +158,9 @@ class ProductionConfig(Config):
     SECRET_KEY = _env("SECRET_KEY")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # Served over HTTPS (a TLS-terminating proxy in front): external URLs use https and the
+    # Strict-Transport-Security header is sent.
+    PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "https")
 
 
 class TestingConfig(Config):
@@ -130,6 +170,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(_env("TEST_DATABASE_URL", "sqlite://"))
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick
+    STATS_CACHE_SECONDS = 0  # one app serves every test: a cache would outlive each test's database
 
 
 CONFIGS = {

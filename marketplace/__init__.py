@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from config import BASE_DIR, Config, load_config
 
+from . import security
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -30,10 +31,12 @@ def create_app(config: str | Config | None = None, **overrides) -> Flask:
 
     app.extensions["taxonomy"] = load_taxonomy(app.config.get("TAXONOMY_FILE"))
     register_extensions(app)
+    register_input_guards(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    security.init_app(app)  # CSP and the other security headers on every response
     return app
 
 
@@ -90,6 +93,23 @@ def register_extensions(app: Flask) -> None:
         if app.config.get("WTF_CSRF_ENABLED", True) and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
             csrf.protect()
         return None
+
+
+def register_input_guards(app: Flask) -> None:
+    """Hostile input stops at the door: ids past the database's INTEGER range are 404s (before any
+    route is added), control characters are stripped from every form field, query and JSON body,
+    and values too long or too large for their column are field errors, never database errors."""
+    from .core.urls import BoundedIntConverter
+    from .core.validators import CleanRequest, enforce_column_limits
+
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = CleanRequest
+    enforce_column_limits(db.Model)
+
+
+def _number_out_of_range(exc: Exception) -> bool:
+    """PostgreSQL's 22003 numeric_value_out_of_range (SQLite raises OverflowError before the query)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "22003"
 
 
 def configure_sqlite(engine) -> None:
@@ -210,6 +230,12 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_unreachable(exc: DBAPIError):
+        if _number_out_of_range(exc):
+            # A number no column can hold reached a query (an id typed past INTEGER that no
+            # validator caught): nothing can match it and nothing was written — a 422, not a 500.
+            db.session.rollback()
+            app.logger.warning("number out of range reached the database: %s", exc.orig)
+            return render_error(422, "输入的数值超出范围", "number_out_of_range")
         if not is_connection_failure(exc):
             raise exc  # any other database error stays what it was: the 500 page, logged
         forget_connection()

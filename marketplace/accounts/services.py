@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import func, select
+from flask import current_app, url_for
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import search
+from ..alerts.models import EmailOutbox
 from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import BrokerLevel, MembershipStatus, OrgType, Role
 from ..core.timeutil import utcnow
-from ..core.validators import optional_value, validate_email_address, validate_phone, validate_uscc
+from ..core.validators import optional_value, parse_id, validate_email_address, validate_phone, validate_uscc
 from ..extensions import db
-from .models import ApiToken, Organization, User
+from .models import ApiToken, Organization, PasswordResetToken, User
 
 TOKEN_PREFIX = "kjtb_"
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # how often a token's last use is written
 
 
 def taxonomy():
@@ -288,7 +291,7 @@ def register(data: dict[str, Any]) -> User:
     errors: dict[str, str] = {}
     if mode == "existing":
         org_id = data.get("org_id")
-        org = db.session.get(Organization, int(org_id)) if str(org_id or "").isdigit() else None
+        org = db.session.get(Organization, pk) if (pk := parse_id(org_id)) else None
         if org is None:
             errors["org_id"] = "请选择要加入的机构"
     elif mode == "new":
@@ -387,6 +390,7 @@ def change_password(user: User, old: str, new: str, confirm: str | None = None) 
         raise ValidationFailed(errors)
     user.password_hash = hash_password(new)
     user.session_version += 1
+    invalidate_reset_links(user)
     audit.record(user, "change_password", user)
 
 
@@ -397,6 +401,7 @@ def reset_password(user: User, actor: User) -> str:
     new = secrets.token_urlsafe(9) + "7a"
     user.password_hash = hash_password(new)
     user.session_version += 1
+    invalidate_reset_links(user)
     audit.record(actor, "reset_password", user)
     return new
 
@@ -417,12 +422,132 @@ def set_disabled(user: User, disabled: bool, actor: User, reason: str | None = N
 def load_user_for_session(user_id: str) -> User | None:
     """Flask-Login's user loader: 'id:version' so a password change ends other sessions."""
     raw_id, _, version = user_id.partition(":")
-    if not raw_id.isdigit():
+    if (pk := parse_id(raw_id)) is None:
         return None
-    user = db.session.get(User, int(raw_id))
+    user = db.session.get(User, pk)
     if user is None or str(user.session_version) != version or user.is_disabled:
         return None
     return user
+
+
+# ---------------------------------------------------------------------------------------------
+# "忘记密码": one-time, expiring reset links
+
+
+class ResetLinkSpent(ServiceError):
+    """The link was used, has expired, or a newer request or a password change replaced it."""
+
+    status = 410
+    code = "reset_link_spent"
+
+
+RESET_LINK_UNKNOWN = "重置链接无效，请检查邮件中的链接是否完整，或重新申请"
+RESET_LINK_USED = "此重置链接已经使用过。如需再次重置密码，请重新申请。"
+RESET_LINK_EXPIRED = "重置链接已过期，或已被更新的申请、密码修改取代。请重新申请。"
+
+
+def request_password_reset(email: str, requested_ip: str | None = None) -> str | None:
+    """Mail a reset link to the account with this e-mail address, if there is an active one.
+
+    The caller answers the same whether or not a mail was written, so the form cannot be used to
+    find out who has an account. The link holds a random token; only its hash is stored. An
+    earlier link of the same account stops working. Returns the plain token, or None when no
+    mail was written."""
+    user = find_user(email or "") if len(email or "") <= 200 else None
+    if user is None or user.is_disabled:
+        return None
+    invalidate_reset_links(user)
+    plain = secrets.token_urlsafe(32)
+    ip = (requested_ip or "")[:45] or None
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]
+    now = utcnow()
+    token = PasswordResetToken(
+        user_id=user.id,
+        token_hash=PasswordResetToken.hash(plain),
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        requested_ip=ip,
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record(None, "password_reset_request", user, details={"token_id": token.id, "ip": ip})
+    site = current_app.config.get("SITE_URL", "").rstrip("/")
+    link = site + url_for("accounts.reset_password_with_link", token=plain)
+    db.session.add(
+        EmailOutbox(
+            to_address=user.email,
+            subject="科技淘宝：重置密码",
+            body=f"{user.name}，您好：\n\n有人（可能是您本人）申请重置科技淘宝账号 {user.email} 的密码。"
+            f"请在 {minutes} 分钟内打开下面的链接设置新密码，链接只能使用一次：\n\n{link}\n\n"
+            "如果这不是您本人的操作，请忽略本邮件，您的密码不会改变。\n",
+        )
+    )
+    return plain
+
+
+def reset_link(plain: str) -> PasswordResetToken:
+    """The reset token behind a link, if it can still be used; refusals say why, in Chinese."""
+    token = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == _reset_hash(plain)))
+    if token is None:
+        raise NotFound(RESET_LINK_UNKNOWN)
+    if token.used_at is not None:
+        raise ResetLinkSpent(RESET_LINK_USED)
+    if token.expires_at <= utcnow():
+        raise ResetLinkSpent(RESET_LINK_EXPIRED)
+    if token.user.is_disabled:
+        raise PermissionDenied("该账号已被停用，请联系平台管理员")
+    return token
+
+
+def reset_password_with_link(plain: str, new: str, confirm: str, requested_ip: str | None = None) -> User:
+    """Set a new password through a reset link (same rules as registration). The link is spent
+    by this call, however many requests race with it; the session version changes, which ends
+    every session and remember-me cookie of the account."""
+    token = reset_link(plain)
+    user = token.user
+    problem = password_problem(new or "", user.email)
+    if problem:
+        raise ValidationFailed({"new_password": problem})
+    if confirm != new:
+        raise ValidationFailed({"confirm": "两次输入的新密码不一致"})
+    now = utcnow()
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.id == token.id,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise ResetLinkSpent(RESET_LINK_USED)
+    db.session.refresh(token)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    invalidate_reset_links(user)
+    audit.record(user, "password_reset", user, details={"token_id": token.id, "ip": (requested_ip or "")[:45] or None})
+    return user
+
+
+def invalidate_reset_links(user: User) -> None:
+    """Every reset link of this user that could still be used stops working now."""
+    now = utcnow()
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.user_id == user.id,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _reset_hash(plain: str) -> str:
+    return PasswordResetToken.hash(plain or "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +568,11 @@ def user_for_token(plain: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain)))
     if token is None or token.revoked_at is not None or token.user.is_disabled:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # The token page shows the minute of last use; writing it on every API call made each read a
+    # write (an UPDATE and a commit per request, rows locked by a script's parallel calls).
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
     return token.user
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from ..core import policy
 from ..core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import ListingStatus, MembershipStatus, OrgType, Role
+from ..core.validators import validate_email_address
 from ..extensions import db, limiter
 from ..listings import services as listings
 from . import services
@@ -139,6 +140,84 @@ def register():
         role_choices=[(role.value, role.label) for role in SELF_SERVICE_ROLES],
         org_choices=_org_choices(),
     ), (FORM_ERROR if errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# 忘记密码: a one-time, expiring link by e-mail
+
+
+def _reset_email_key() -> str:
+    """The per-address-typed rate-limit key of the reset form (whether or not it has an account)."""
+    email = (request.form.get("email") or "").strip().lower()[:200]
+    return f"password-reset:{email}" if email else get_remote_address()
+
+
+def _private(response):
+    """The reset pages carry the token in their URL: keep it out of caches and of Referer headers
+    to other sites. (Same-origin requests keep theirs: over HTTPS the CSRF check wants it.)"""
+    response = current_app.make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_EMAIL"], methods=["POST"], key_func=_reset_email_key
+)
+def forgot_password():
+    email = (request.form.get("email") or "").strip()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            validate_email_address(email)
+        except ValueError as exc:
+            errors["email"] = "请填写邮箱" if not email else str(exc)
+        else:
+            services.request_password_reset(email, get_remote_address())
+            db.session.commit()
+            # The same answer whether or not the address has an account.
+            return redirect(url_for(".forgot_password", sent=1))
+    return render_template(
+        "accounts/forgot_password.html",
+        values={"email": email},
+        errors=errors,
+        sent=request.method == "GET" and request.args.get("sent") == "1",
+        minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
+    ), (FORM_ERROR if errors else 200)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password_with_link(token: str):
+    try:
+        services.reset_link(token)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _private((render_template("accounts/reset_invalid.html", message=exc.message), exc.status))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            services.reset_password_with_link(
+                token,
+                request.form.get("new_password", ""),
+                request.form.get("confirm", ""),
+                get_remote_address(),
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields
+        except ServiceError as exc:  # spent by a request that raced this one
+            db.session.rollback()
+            return _private((render_template("accounts/reset_invalid.html", message=exc.message), exc.status))
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash("密码已重置，请用新密码登录。此前在各设备上的登录（包括“记住我”）均已失效。", "success")
+            return redirect(url_for(".login"))
+    page = render_template("accounts/reset_password.html", token=token, errors=errors)
+    return _private((page, FORM_ERROR if errors else 200))
 
 
 def _welcome(user: User) -> str:

@@ -6,6 +6,7 @@ Views are thin: parse the request, call the owning domain's service, commit once
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -16,7 +17,7 @@ from ..core.audit import ACTION_LABELS
 from ..core.errors import ServiceError
 from ..core.guards import admin_required, roles_required
 from ..core.taxonomy import OrgType, Role
-from ..core.validators import split_list
+from ..core.validators import parse_id, split_list
 from ..extensions import db
 from ..listings import services as listings
 from . import services
@@ -217,7 +218,7 @@ def users():
         "disabled": request.args.get("disabled", ""),
         "org_id": request.args.get("org_id", ""),
     }
-    org_id = int(filters["org_id"]) if filters["org_id"].isdigit() else None
+    org_id = parse_id(filters["org_id"])
     org = accounts.get_org(org_id) if org_id else None
     stmt = services.user_query(filters["q"], filters["role"], filters["disabled"], org_id)
     page = listings.paginate(stmt, _page())
@@ -277,8 +278,8 @@ def audit_log():
     }
     errors: dict[str, str] = {}
     f = services.AuditFilter(object_type=args["object_type"], action=args["action"], actor=args["actor"])
-    if args["object_id"].isdigit():
-        f.object_id = int(args["object_id"])
+    if (object_id := parse_id(args["object_id"])) is not None:
+        f.object_id = object_id
     for key in ("date_from", "date_to"):
         try:
             setattr(f, key, services.parse_date(args[key]))
@@ -364,6 +365,13 @@ def search_reindex():
 # E-mail outbox: what the platform has written to users, and whether it went out
 
 MAIL_STATES = {"": "全部", "queued": "待发送", "failed": "发送失败", "sent": "已发送"}
+# A password reset mail carries a live one-time link: the outbox page must not hand it to an admin
+# (an admin who resets a password does it as an audited admin action, not as the user).
+RESET_LINK = re.compile(r"(/password/reset/)[A-Za-z0-9_\-]+")
+
+
+def mail_body_for_admin(body: str) -> str:
+    return RESET_LINK.sub(r"\1••••••（重置链接已隐藏）", body or "")
 
 
 @bp.get("/mail")
@@ -382,6 +390,7 @@ def mail_outbox():
         counts=mail.counts(),
         configured=mail.configured(),
         max_attempts=current_app.config["MAIL_MAX_ATTEMPTS"],
+        mail_body=mail_body_for_admin,
     )
 
 

@@ -19,7 +19,7 @@ from ..listings.models import Achievement
 from . import bp, openapi
 from .openapi import DATETIME, INTEGER, SECURED, STRING, TEXT, errors, json_content, labeled, nullable, ref
 from .serializers import iso_utc
-from .views import caller, committed, json_body
+from .views import caller, committed, int_arg, json_body
 
 REQUEST_KEYS = {"achievement_id", "purpose", "provider_org_id", "notes"}
 SHEET_KEYS = {*scoring.DIMENSION_CODES, *(f"{c}_comment" for c in scoring.DIMENSION_CODES), "opinion"}
@@ -121,7 +121,7 @@ def evaluation_list():
     role = request.args.get("role", "mine")
     if role not in services.VIEWS:
         raise ValidationFailed({"role": "可选：mine（本机构的申请）、manage（由我组织）、expert（我的评审任务）"})
-    limit = max(1, min(request.args.get("limit", type=int) or MAX_LIST, MAX_LIST))
+    limit = int_arg("limit", MAX_LIST, maximum=MAX_LIST)
     items = list(db.session.scalars(services.list_query(caller(), role).limit(limit)))
     return jsonify({"role": role, "items": [serialize(i, caller()) for i in items]})
 
@@ -294,7 +294,9 @@ def paths() -> dict[str, Any]:
                 "security": SECURED,
                 "parameters": [
                     openapi.query("role", "mine / manage / expert", {"type": "string", "enum": list(services.VIEWS)}),
-                    openapi.query("limit", f"最多条数（1–{MAX_LIST}）", {"type": "integer"}),
+                    openapi.query(
+                        "limit", f"最多条数（1–{MAX_LIST}）", {"type": "integer", "minimum": 1, "maximum": MAX_LIST}
+                    ),
                 ],
                 "responses": {
                     "200": {

@@ -41,7 +41,7 @@ from .openapi import (
     ref,
 )
 from .serializers import iso_date, iso_utc, money
-from .views import caller, committed, json_body
+from .views import caller, committed, int_arg, json_body
 
 PRODUCT_KEYS = {
     "kind",
@@ -184,8 +184,7 @@ def serialize_roadshow(roadshow: Roadshow, viewer: Any) -> dict[str, Any]:
 
 @bp.get("/finance/products")
 def finance_products():
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    per_page = max(1, min(request.args.get("per_page", 20, type=int) or 20, 100))
+    page, per_page = int_arg("page", 1), int_arg("per_page", 20, maximum=100)
     items, total = services.catalogue(request.args, page, per_page)
     return jsonify({"total": total, "page": page, "per_page": per_page, "items": [serialize_product(p) for p in items]})
 
@@ -540,6 +539,20 @@ def _op(op_id: str, summary: str, ok: dict[str, Any], errs: tuple[int, ...], *, 
     return operation
 
 
+def _with_upload(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation also takes multipart/form-data: files in `file` (PDF or images, judged by
+    content; names made safe), the reference fields as form fields."""
+    form = {
+        "type": "object",
+        "properties": {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            **{name: {"type": "array", "items": INTEGER} for name in services.REF_FIELDS},
+        },
+    }
+    operation["requestBody"]["content"]["multipart/form-data"] = {"schema": form}
+    return operation
+
+
 def _ok(code: int, description: str, schema=None) -> dict[str, Any]:
     return {str(code): {"description": description, **(json_content(schema) if schema else {})}}
 
@@ -597,7 +610,7 @@ def paths() -> dict[str, Any]:
                 "list_finance_products",
                 "已发布的金融产品（可按 kind、field、org、amount、q 筛选）",
                 _ok(200, "产品", listing),
-                (401,),
+                (401, 422),
                 secured=False,
                 params=[
                     query("kind", "产品类型"),
@@ -605,6 +618,8 @@ def paths() -> dict[str, Any]:
                     query("org", "金融机构编号"),
                     query("amount", "融资金额"),
                     query("q", "关键词"),
+                    query("page", "页码", {"type": "integer", "minimum": 1}),
+                    query("per_page", "每页条数（1–100）", {"type": "integer", "minimum": 1, "maximum": 100}),
                 ],
             ),
             "post": _op(
@@ -668,12 +683,14 @@ def paths() -> dict[str, Any]:
         },
         "/finance/applications/{application_id}/attachments": {
             "parameters": [APPLICATION_ID],
-            "post": _op(
-                "attach_finance_application",
-                "添加材料：本机构的合同/专利/成果/需求编号（JSON），或 multipart 上传文件（字段 file）",
-                _ok(201, "已添加", application),
-                (400, 401, 403, 404, 409, 422),
-                body=refs,
+            "post": _with_upload(
+                _op(
+                    "attach_finance_application",
+                    "添加材料：本机构的合同/专利/成果/需求编号（JSON），或 multipart 上传文件（字段 file）",
+                    _ok(201, "已添加", application),
+                    (400, 401, 403, 404, 409, 413, 422),
+                    body=refs,
+                )
             ),
         },
         "/finance/applications/{application_id}/repayments": {

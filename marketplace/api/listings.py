@@ -122,7 +122,7 @@ def _positive_int(
     raw = args.get(key)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         errors[key] = f"{key} 须为正整数"
         return default
     if maximum is not None and int(raw) > maximum:

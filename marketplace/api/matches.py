@@ -19,7 +19,7 @@ def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return matching.DEFAULT_LIMIT
     raw = raw.strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= matching.MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= matching.MAX_LIMIT:
         raise ValidationFailed(
             {"limit": f"limit 须为 1–{matching.MAX_LIMIT} 之间的整数"}, message="查询参数有误，请按提示修改"
         )

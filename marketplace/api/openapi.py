@@ -97,6 +97,7 @@ RESPONSES = {
     "NotFound": error_response("对象不存在"),
     "Conflict": error_response("当前状态不允许此操作（如非法的状态流转、机构未认证）"),
     "ValidationFailed": error_response("字段校验失败；error.fields 给出每个字段的原因"),
+    "TooLarge": error_response("请求体超过大小限制（MAX_UPLOAD_MB，默认 20MB；code: too_large）"),
 }
 
 
@@ -107,6 +108,7 @@ def errors(*statuses: int) -> dict[str, Schema]:
         403: "Forbidden",
         404: "NotFound",
         409: "Conflict",
+        413: "TooLarge",
         422: "ValidationFailed",
     }
     return {str(s): {"$ref": f"#/components/responses/{names[s]}"} for s in statuses}
@@ -117,7 +119,14 @@ def json_content(schema: Schema) -> Schema:
 
 
 def query(name: str, description: str, schema: Schema | None = None) -> Schema:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or STRING}
+    """An optional query parameter. An empty value counts as not given (as a search form sends
+    it), so a parameter with a list of values also accepts ""."""
+    schema = schema or STRING
+    if "enum" in schema and "" not in schema["enum"]:
+        schema = {**schema, "enum": [*schema["enum"], ""]}
+    elif schema.get("type") == "integer":
+        schema = {"anyOf": [schema, {"const": ""}], **({"default": schema["default"]} if "default" in schema else {})}
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 def list_parameters(kind: str) -> list[Schema]:

@@ -17,7 +17,7 @@ from ..providers.models import ContactPreference, RequestStatus, ServiceOffering
 from . import bp, openapi
 from .openapi import DATETIME, INTEGER, SECURED, STRING, TEXT, errors, json_content, labeled, nullable, page_schema, ref
 from .serializers import enum, iso_date, iso_utc, organization
-from .views import caller, committed, json_body
+from .views import caller, committed, int_arg, json_body
 
 OFFERING_KEYS = set(services.OFFERING_FIELDS)
 REQUEST_KEYS = {"subject", "description", "desired_date", "contact_preference", "achievement_id", "demand_id"}
@@ -95,9 +95,7 @@ def _only(body: dict[str, Any], allowed: set[str]) -> None:
 
 
 def _page_args() -> tuple[int, int]:
-    page = request.args.get("page", 1, type=int) or 1
-    per_page = request.args.get("per_page", 20, type=int) or 20
-    return max(page, 1), max(1, min(per_page, MAX_PER_PAGE))
+    return int_arg("page", 1), int_arg("per_page", 20, maximum=MAX_PER_PAGE)
 
 
 def _page_body(page, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -357,7 +355,9 @@ def paths() -> dict[str, Any]:
     req = json_content(ref("ServiceRequest"))
     paging = [
         openapi.query("page", "页码", {"type": "integer", "minimum": 1}),
-        openapi.query("per_page", f"每页条数（1–{MAX_PER_PAGE}）", {"type": "integer"}),
+        openapi.query(
+            "per_page", f"每页条数（1–{MAX_PER_PAGE}）", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}
+        ),
     ]
     tags = ["services"]
     return {
@@ -374,7 +374,10 @@ def paths() -> dict[str, Any]:
                     openapi.query("sort", "rating（评分，默认）/ response（响应快）/ newest（最新）"),
                     *paging,
                 ],
-                "responses": {"200": {"description": "服务", **json_content(ref("ServiceOfferingPage"))}},
+                "responses": {
+                    "200": {"description": "服务", **json_content(ref("ServiceOfferingPage"))},
+                    **errors(401, 422),
+                },
             },
             "post": {
                 "operationId": "create_service_offering",

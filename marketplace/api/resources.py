@@ -85,7 +85,7 @@ def _page_args() -> tuple[int, int]:
         raw = request.args.get(key)
         if raw is None or raw == "":
             values.append(default)
-        elif not raw.isdigit() or int(raw) < 1:
+        elif not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             errors[key] = f"{key} 须为正整数"
         elif int(raw) > maximum:
             errors[key] = f"{key} 不能超过{maximum}"
@@ -583,9 +583,7 @@ def paths() -> dict[str, Any]:
                 "科技人才库：检索专家（中文全文检索 q，领域、可评价/可咨询、机构筛选，分页）",
                 {"200": _ok(_page_of("Expert")), **errors(422)},
                 parameters=[
-                    query(
-                        "q", "关键词：研究方向、代表性成果、姓名（经搜索索引）", {"type": "string", "maxLength": 200}
-                    ),
+                    query("q", "关键词：研究方向、代表性成果、姓名（经搜索索引；只取前 200 字）"),
                     query("field", "技术领域代码（一级代码含其二级领域）"),
                     query("evaluation", "1：只看可参与成果评价的专家"),
                     query("consulting", "1：只看可提供技术咨询的专家"),
@@ -648,7 +646,7 @@ def paths() -> dict[str, Any]:
                 "大型科学仪器共享：仪器目录（关键词、领域、区县、状态、机构筛选，分页）",
                 {"200": _ok(_page_of("Instrument")), **errors(422)},
                 parameters=[
-                    query("q", "关键词：名称、型号、厂商、技术指标", {"type": "string", "maxLength": 100}),
+                    query("q", "关键词：名称、型号、厂商、技术指标（只取前 100 字）"),
                     query("field", "技术领域代码"),
                     query("district", "区县代码"),
                     query("status", "available 或 maintenance"),

@@ -16,6 +16,7 @@ from ..core.errors import PermissionDenied, ServiceError, ValidationFailed
 from ..core.timeutil import utcnow
 from ..extensions import db
 from ..listings.models import Achievement
+from ..security import limit_bids
 from ..trading import services
 from ..trading.models import (
     Auction,
@@ -30,7 +31,7 @@ from . import bp, openapi
 from .errors import json_error
 from .openapi import AMOUNT, DATETIME, INTEGER, SECURED, STRING, errors, json_content, labeled, nullable, ref
 from .serializers import iso_utc, money
-from .views import caller, committed, json_body
+from .views import caller, committed, int_arg, json_body
 
 LISTING_KEYS = {
     "achievement_id",
@@ -151,8 +152,7 @@ def auction_detail(auction_id: int):
 @bp.get("/auctions/<int:auction_id>/bids")
 def auction_bids(auction_id: int):
     auction = services.load_auction(auction_id)
-    limit = request.args.get("limit", type=int) or MAX_BIDS
-    bids = services.bids_of(auction, max(1, min(limit, MAX_BIDS)))
+    bids = services.bids_of(auction, int_arg("limit", MAX_BIDS, maximum=MAX_BIDS))
     return jsonify({"total": auction.bid_count, "items": [serialize_bid(b) for b in bids]})
 
 
@@ -186,6 +186,7 @@ def _stored(user_id: int, key: str) -> IdempotentRequest | None:
 
 
 @bp.post("/auctions/<int:auction_id>/bids")
+@limit_bids
 @login_required
 def auction_bid(auction_id: int):
     user = caller()
@@ -371,7 +372,11 @@ def paths() -> dict[str, Any]:
                 "tags": ["trading"],
                 "summary": "出价记录（竞买人匿名显示为竞买号），新的在前",
                 "security": openapi.OPTIONAL_AUTH,
-                "parameters": [openapi.query("limit", f"最多条数（1–{MAX_BIDS}）", {"type": "integer"})],
+                "parameters": [
+                    openapi.query(
+                        "limit", f"最多条数（1–{MAX_BIDS}）", {"type": "integer", "minimum": 1, "maximum": MAX_BIDS}
+                    )
+                ],
                 "responses": {
                     "200": {
                         "description": "出价",
@@ -386,7 +391,7 @@ def paths() -> dict[str, Any]:
                             }
                         ),
                     },
-                    **errors(404),
+                    **errors(401, 404, 422),
                 },
             },
             "post": {

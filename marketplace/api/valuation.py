@@ -17,7 +17,7 @@ from ..valuation.models import ValuationWorksheet
 from . import bp, openapi
 from .openapi import DATETIME, INTEGER, SECURED, STRING, errors, json_content, nullable, ref
 from .serializers import iso_utc
-from .views import caller, committed, json_body
+from .views import caller, committed, int_arg, json_body
 
 INPUT_KEYS = {
     "title",
@@ -85,7 +85,7 @@ def valuation_worksheets():
     user = caller()
     if not policy.can_create_worksheet(user):
         raise PermissionDenied("只有机构成员和技术经纪人可以使用价值评估工作表")
-    page = db.paginate(services.mine(user), page=request.args.get("page", 1, type=int), per_page=services.PER_PAGE)
+    page = db.paginate(services.mine(user), page=int_arg("page", 1), per_page=services.PER_PAGE, error_out=False)
     return {"total": page.total, "page": page.page, "items": [serialize(s) for s in page.items]}
 
 
@@ -248,7 +248,7 @@ def paths() -> dict[str, Any]:
                 "tags": tag,
                 "summary": "本机构的价值评估工作表",
                 "security": SECURED,
-                "parameters": [openapi.query("page", "页码", INTEGER)],
+                "parameters": [openapi.query("page", "页码", {"type": "integer", "minimum": 1})],
                 "responses": {
                     "200": {
                         "description": "工作表",
@@ -263,7 +263,7 @@ def paths() -> dict[str, Any]:
                             }
                         ),
                     },
-                    **errors(401, 403),
+                    **errors(401, 403, 422),
                 },
             },
             "post": {

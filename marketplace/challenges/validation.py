@@ -15,7 +15,7 @@ from ..core.errors import ValidationFailed
 from ..core.money import parse_amount
 from ..core.taxonomy import OrgType
 from ..core.timeutil import LOCAL_TZ, to_local
-from ..core.validators import optional_value, validate_phone
+from ..core.validators import optional_value, parse_id, validate_phone
 
 CHALLENGE_FIELDS = (
     "title",
@@ -257,9 +257,9 @@ def clean_application(data: dict[str, Any]) -> dict[str, Any]:
     raw_ids = [raw_ids] if isinstance(raw_ids, str | int) else raw_ids
     ids: list[int] = []
     for raw in raw_ids:
-        if str(raw).strip().isdigit():
-            if int(raw) not in ids:
-                ids.append(int(raw))
+        if (pk := parse_id(raw)) is not None:
+            if pk not in ids:
+                ids.append(pk)
         elif str(raw).strip():
             errors["achievement_ids"] = "关联成果无效，请从本机构已发布的成果中选择"
     if len(ids) > MAX_LINKED_ACHIEVEMENTS:

@@ -48,6 +48,8 @@ ACTION_LABELS = {
     "enable": "启用账号",
     "reset_password": "重置密码",
     "change_password": "修改密码",
+    "password_reset_request": "申请重置密码（邮件链接）",
+    "password_reset": "通过邮件链接重置密码",
     "token_create": "创建 API 令牌",
     "token_revoke": "吊销 API 令牌",
     "login": "登录",

@@ -410,7 +410,7 @@ def registry():
     group = request.args.get("type", "")
     group = group if group in TYPE_GROUPS else ""
     year_raw = request.args.get("year", "").strip()
-    year = int(year_raw) if year_raw.isdigit() and 2000 <= int(year_raw) <= 2100 else None
+    year = int(year_raw) if year_raw.isascii() and year_raw.isdigit() and 2000 <= int(year_raw) <= 2100 else None
     q = request.args.get("q", "").strip()[:100]
 
     stmt = select(TechContract).where(TechContract.status == tab, TechContract.deal_id.is_not(None))

@@ -36,6 +36,7 @@ from ..core.taxonomy import (
     Role,
 )
 from ..core.timeutil import LOCAL_TZ, utcnow
+from ..core.validators import INT_MAX
 from ..extensions import db
 from ..listings.models import Achievement, Demand
 from ..listings.services import safe_filename, sniff, write_upload
@@ -279,6 +280,9 @@ def _int_or_none(raw: Any, name: str, errors: dict[str, str]) -> int | None:
         return None
     if value < 1:
         errors[name] = "编号应为正整数"
+        return None
+    if value > INT_MAX:  # no row has it, and the database's INTEGER could not even hold it
+        errors[name] = "编号不存在"
         return None
     return value
 

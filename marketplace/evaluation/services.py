@@ -29,6 +29,7 @@ from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..core.policy import LISTING_ROLES, belongs_to, is_admin, is_authenticated, is_listing_owner, is_official
 from ..core.taxonomy import ListingStatus, Role
 from ..core.timeutil import local_today, to_local, utcnow
+from ..core.validators import parse_id
 from ..deals import services as deals
 from ..deals.contracts import take_number
 from ..extensions import db
@@ -310,7 +311,7 @@ def _expert_ids(raw: Any, errors: dict[str, str]) -> list[int]:
         return []
     ids: list[int] = []
     for item in raw:
-        if isinstance(item, bool) or not isinstance(item, int | str) or not str(item).strip().isdigit():
+        if isinstance(item, bool) or not isinstance(item, int | str) or parse_id(item) is None:
             errors["experts"] = f"专家编号须为整数：{item!r}"
             return []
         if int(item) not in ids:
@@ -465,7 +466,7 @@ def close_panel(request: EvaluationRequest, actor: Any, withdrawals: Mapping[Any
         raise Conflict("尚无专家提交评分，不能关闭专家组")
     if request.status != S.SCORING.value:
         raise Conflict(f"评价申请当前状态为“{request.status_label}”，不能关闭专家组")
-    reasons = {int(k): str(v or "").strip() for k, v in (withdrawals or {}).items() if str(k).strip().isdigit()}
+    reasons = {parse_id(k): str(v or "").strip() for k, v in (withdrawals or {}).items() if parse_id(k)}
     missing = [m for m in request.active_members if m.status != MemberStatus.SCORED.value]
     errors: dict[str, str] = {}
     unexplained = [m.expert.name for m in missing if not reasons.get(m.expert_id)]

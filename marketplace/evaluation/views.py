@@ -15,6 +15,7 @@ from ..core.actions import commit_or_flash as _act
 from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..core.policy import is_admin
 from ..core.timeutil import local_today
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings.models import Achievement
 from . import documents, scoring, services
@@ -86,7 +87,7 @@ def new():
     errors: dict[str, str] = {}
     if request.method == "POST":
         raw = values["achievement_id"]
-        achievement = db.session.get(Achievement, int(raw)) if raw.isdigit() else None
+        achievement = db.session.get(Achievement, pk) if (pk := parse_id(raw)) else None
         try:
             item = services.create_request(current_user, achievement, values)
             db.session.commit()

@@ -35,6 +35,7 @@ from ..core.money import format_yuan, parse_amount
 from ..core.policy import belongs_to, is_admin, is_authenticated, is_listing_owner, is_official
 from ..core.taxonomy import ListingStatus, OrgType, Role
 from ..core.timeutil import LOCAL_TZ, local_today, to_local, utcnow
+from ..core.validators import parse_id
 from ..deals.models import TechContract
 from ..deals.services import org_members
 from ..extensions import db
@@ -426,9 +427,9 @@ def catalogue(args: Mapping[str, Any], page: int = 1, per_page: int = 20):
     kind = ProductKind.parse(args.get("kind"))
     if kind is not None:
         stmt = stmt.where(FinanceProduct.kind == kind.value)
-    org_id = str(args.get("org") or "")
-    if org_id.isdigit():
-        stmt = stmt.where(FinanceProduct.org_id == int(org_id))
+    org_id = parse_id(args.get("org"))
+    if org_id is not None:
+        stmt = stmt.where(FinanceProduct.org_id == org_id)
     q = str(args.get("q") or "").strip()[:100]
     if q:
         like = f"%{q}%"
@@ -520,10 +521,12 @@ def _resolve_refs(org: Organization, data: Mapping[str, Any], existing: set[tupl
     found: list[tuple] = []
     for name, kind in REF_FIELDS.items():
         for raw in _id_list(data.get(name)):
-            if isinstance(raw, bool) or not str(raw).strip().isdigit():
-                errors[name] = f"{kind.label}编号“{raw}”须为整数"
+            ref_id = None if isinstance(raw, bool) else parse_id(raw)
+            if ref_id is None:
+                errors[name] = (
+                    f"{kind.label}编号“{raw}”须为整数" if parse_id(raw) is None else f"{kind.label} #{raw} 不存在"
+                )
                 break
-            ref_id = int(str(raw).strip())
             ok, label = _owned(kind, ref_id, org)
             if not ok:
                 errors[name] = f"{kind.label} #{ref_id} 不属于本机构（{org.name}），只能附上本机构的{kind.label}"

@@ -17,6 +17,7 @@ from ..core.money import format_yuan
 from ..core.policy import is_admin
 from ..core.taxonomy import Role
 from ..core.timeutil import format_local, to_local
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings.models import Achievement
 from ..listings.services import upload_path
@@ -391,7 +392,7 @@ def cancel(roadshow_id: int):
 def present(roadshow_id: int):
     item = services.load_roadshow(roadshow_id)
     raw = request.form.get("achievement_id", "")
-    achievement = db.session.get(Achievement, int(raw)) if raw.isdigit() else None
+    achievement = db.session.get(Achievement, pk) if (pk := parse_id(raw)) else None
     return _act(
         lambda: services.apply_to_present(item, current_user, achievement),
         url_for("finance.roadshow", roadshow_id=roadshow_id),

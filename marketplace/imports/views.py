@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from ..accounts.models import Organization
 from ..core import policy
 from ..core.errors import Conflict, PermissionDenied, ServiceError
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings import importer
 
@@ -108,8 +109,8 @@ def _check_form(form: dict, is_admin: bool) -> dict[str, str]:
     if form["kind"] not in importer.KINDS:
         errors["kind"] = "请选择导入类型"
     if is_admin:
-        org_id = form["org_id"]
-        if not org_id.isdigit() or db.session.get(Organization, int(org_id)) is None:
+        org_id = parse_id(form["org_id"])
+        if org_id is None or db.session.get(Organization, org_id) is None:
             errors["org_id"] = "请选择要导入到的机构"
     return errors
 

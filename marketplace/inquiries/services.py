@@ -14,6 +14,7 @@ from ..core import audit, policy
 from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..core.taxonomy import ListingStatus, Role
 from ..core.timeutil import utcnow
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings import services as listings
 from ..listings.models import Achievement, Demand
@@ -106,8 +107,8 @@ def start_offer(user: User, demand: Demand, achievement_id: Any, message: Any) -
         _raise_refusal(reason, demand)
     errors: dict[str, str] = {}
     achievement = None
-    if str(achievement_id or "").isdigit():
-        achievement = db.session.get(Achievement, int(achievement_id))
+    if (pk := parse_id(achievement_id)) is not None:
+        achievement = db.session.get(Achievement, pk)
     if achievement is None or achievement.org_id != user.active_org.id or achievement.status != ListingStatus.PUBLISHED:
         errors["achievement_id"] = "请选择本机构已公开发布的科技成果"
     try:

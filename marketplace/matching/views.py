@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..core.errors import PermissionDenied, ServiceError, ValidationFailed
 from ..core.guards import roles_required
 from ..core.taxonomy import Role
+from ..core.validators import parse_id
 from ..extensions import db
 from . import board, precompute
 
@@ -85,7 +86,7 @@ def _filter() -> tuple[board.BoardFilter, dict[str, str]]:
         args["introduced"] = ""
     if args["sort"] not in board.SORTS:
         args["sort"] = ""
-    per_page = int(args["per_page"]) if args["per_page"].isdigit() else 0
+    per_page = parse_id(args["per_page"]) or 0
     if per_page not in board.PER_PAGE_CHOICES:
         args["per_page"] = ""
     args["q"] = args["q"][:100]

@@ -5,6 +5,7 @@ request and the requester's rating after completion."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,9 @@ from ..accounts.models import Organization, User
 from ..core.taxonomy import LabeledEnum, ServiceCategory
 from ..core.timeutil import utcnow
 from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..listings.models import Demand
 
 __all__ = ["ServiceOffering", "ServiceRequest", "ServiceRequestMessage", "ServiceRating"]
 
@@ -94,6 +98,7 @@ class ServiceRequest(db.Model):
     requester_org: Mapped[Organization] = relationship(foreign_keys=[requester_org_id])
     requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
     rating: Mapped[ServiceRating | None] = relationship(back_populates="request", uselist=False)
+    demand: Mapped[Demand | None] = relationship(viewonly=True)  # shown by title on the request page
 
     @property
     def status_label(self) -> str:

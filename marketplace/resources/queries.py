@@ -12,6 +12,7 @@ from sqlalchemy import String, case, cast, select
 from ..accounts.models import Organization, User
 from ..core.errors import ValidationFailed
 from ..core.policy import is_admin
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings.models import Achievement
 from .models import AchievementExpert, Expert, Instrument, InstrumentStatus
@@ -37,10 +38,10 @@ def _field_arg(args: Any, errors: dict[str, str]) -> str:
 
 def _org_arg(args: Any, errors: dict[str, str]) -> int | None:
     org = str(args.get("org") or "").strip()
-    if org and not org.isdigit():
+    if org and parse_id(org) is None:
         errors["org"] = "机构编号须为正整数"
         return None
-    return int(org) if org else None
+    return parse_id(org)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from ..core.money import parse_amount
 from ..core.policy import belongs_to, is_admin, is_authenticated, is_listing_owner, is_official
 from ..core.taxonomy import MembershipStatus
 from ..core.timeutil import LOCAL_TZ, format_local, utcnow
-from ..core.validators import optional_value, split_list, validate_email_address, validate_phone
+from ..core.validators import optional_value, parse_id, split_list, validate_email_address, validate_phone
 from ..extensions import db
 from ..listings.models import Achievement
 from .models import AchievementExpert, BookingStatus, Expert, Instrument, InstrumentBooking, InstrumentStatus
@@ -370,10 +370,8 @@ def add_team_member(
     if not can_manage_team(actor, achievement):
         raise PermissionDenied("只有成果所属机构可以管理团队成员")
     errors: dict[str, str] = {}
-    try:
-        expert = db.session.get(Expert, int(expert_id))
-    except (TypeError, ValueError):
-        expert = None
+    pk = parse_id(expert_id)
+    expert = db.session.get(Expert, pk) if pk else None
     if expert is None or not expert.active:
         errors["expert_id"] = "请选择人才库中已启用的专家"
     role = _text({"team_role": team_role}, "team_role", 60, "团队角色", errors)

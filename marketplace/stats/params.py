@@ -68,7 +68,7 @@ def parse_period(args: Any, errors: dict[str, str]) -> tuple[date, date]:
     today = local_today()
     year = today.year
     if raw_year:
-        if not raw_year.isdigit() or not EARLIEST.year <= int(raw_year) <= latest().year:
+        if not (raw_year.isascii() and raw_year.isdigit()) or not EARLIEST.year <= int(raw_year) <= latest().year:
             errors["year"] = f"年份须为 {EARLIEST.year}–{latest().year} 之间的四位数字"
         else:
             year = int(raw_year)
@@ -99,7 +99,12 @@ def parse_filters(args: Any, *, default_direction: str = "output") -> Filters:
         known = taxonomy.district(district)
         if known is None:
             errors["district"] = f"区县“{district}”不存在，请从列表中选择"
-        elif not (district.isdigit() and len(district) == 6 and district.startswith(query.city_prefix())):
+        elif not (
+            district.isascii()
+            and district.isdigit()
+            and len(district) == 6
+            and district.startswith(query.city_prefix())
+        ):
             errors["district"] = f"“{known.name}”不是本市的行政区划（合同按 6 位行政区划代码统计），请选择区县"
 
     field = _text(args, "field") or None
@@ -159,12 +164,12 @@ def parse_paging(args: Any) -> tuple[str, int, int]:
     page, per_page = 1, 50
     raw_page, raw_per = _text(args, "page"), _text(args, "per_page")
     if raw_page:
-        if not raw_page.isdigit() or not 1 <= int(raw_page) <= 1_000_000:
+        if not (raw_page.isascii() and raw_page.isdigit()) or not 1 <= int(raw_page) <= 1_000_000:
             errors["page"] = "页码须为正整数"
         else:
             page = int(raw_page)
     if raw_per:
-        if not raw_per.isdigit() or not 1 <= int(raw_per) <= MAX_PER_PAGE:
+        if not (raw_per.isascii() and raw_per.isdigit()) or not 1 <= int(raw_per) <= MAX_PER_PAGE:
             errors["per_page"] = f"每页条数须为 1–{MAX_PER_PAGE}"
         else:
             per_page = int(raw_per)

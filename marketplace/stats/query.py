@@ -52,6 +52,7 @@ from sqlalchemy.sql import Select
 from ..accounts.models import User
 from ..core.taxonomy import IPType, PartyNature, SocioEconomicObjective
 from ..core.timeutil import LOCAL_TZ, local_today
+from ..core.validators import parse_id
 from ..deals.models import ContractAmendment, DealBroker, Money, TechContract
 from ..extensions import db
 from .taxonomy import (
@@ -430,7 +431,7 @@ def _drill_condition(drill: Any, group: str, key: str | None) -> Any:
     if key in (None, NONE_KEY):
         return drill.is_(None)
     if group == "broker":  # an integer key
-        return drill == int(key) if key.isdigit() else false()
+        return drill == pk if (pk := parse_id(key)) else false()
     return drill == key
 
 

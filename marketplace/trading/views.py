@@ -14,8 +14,10 @@ from ..core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..core.policy import is_admin
 from ..core.taxonomy import TransferMode
 from ..core.timeutil import utcnow
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings.models import Achievement
+from ..security import limit_bids
 from . import documents, services
 from .models import AuctionPhase
 
@@ -58,8 +60,8 @@ def new_listing():
     errors: dict[str, str] = {}
     if request.method == "POST":
         achievement = None
-        if values["achievement_id"].isdigit():
-            achievement = db.session.get(Achievement, int(values["achievement_id"]))
+        if (pk := parse_id(values["achievement_id"])) is not None:
+            achievement = db.session.get(Achievement, pk)
         try:
             listing = services.create_listing(current_user, achievement, values)
             db.session.commit()
@@ -169,6 +171,7 @@ def sign_up(auction_id: int):
 
 
 @bp.post("/auctions/<int:auction_id>/bids")
+@limit_bids
 @login_required
 def bid(auction_id: int):
     services.load_auction(auction_id)

@@ -24,6 +24,7 @@ from .. import search
 from ..core.errors import Conflict, NotFound, PermissionDenied
 from ..core.taxonomy import CONTRACT_GROUPS, ContractStatus, ContractType, IPType, PriceKind
 from ..core.timeutil import to_local
+from ..core.validators import parse_id
 from ..deals.models import TechContract
 from ..extensions import db
 from ..listings.models import Achievement
@@ -203,10 +204,10 @@ def load_case(user: Any, *, achievement_id: Any = None, contract_id: Any = None)
 
 
 def _int(raw: Any) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise NotFound("编号无效") from None
+    value = parse_id(raw)  # digits only, within the database's INTEGER
+    if value is None:
+        raise NotFound("编号无效")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user, login_required
 
 from ..core.errors import PermissionDenied, ValidationFailed
+from ..core.validators import parse_id
 from ..extensions import db
 from . import compute, documents, policy, pricing, services
 
@@ -86,8 +87,8 @@ def _default_data() -> dict[str, Any]:
         ],
     }
     achievement = None
-    if achievement_id.isdigit():
-        achievement = next((a for a in services.own_achievements(current_user) if a.id == int(achievement_id)), None)
+    if (wanted := parse_id(achievement_id)) is not None:
+        achievement = next((a for a in services.own_achievements(current_user) if a.id == wanted), None)
     if achievement is not None:
         data["title"] = f"{achievement.title} 价值评估"
         numbers = achievement.patent_numbers
@@ -134,8 +135,7 @@ def _editor(sheet=None):
             db.session.rollback()
             errors = exc.fields
     achievement = None
-    if str(data.get("achievement_id") or "").isdigit():
-        wanted = int(str(data["achievement_id"]))
+    if (wanted := parse_id(data.get("achievement_id"))) is not None:
         achievement = next((a for a in services.own_achievements(current_user) if a.id == wanted), None)
     hint = services.life_hint(achievement, data.get("patent_number") or None)
     return render_template(

@@ -16,6 +16,9 @@
     var el = document.getElementById(id);
     if (!el) return null;
     var chart = echarts.init(el, null, { renderer: "canvas" });
+    // Tooltips drawn on the canvas: ECharts' HTML tooltips carry inline style="" attributes,
+    // which the Content-Security-Policy (style-src 'self') refuses.
+    if (option.tooltip) option.tooltip = Object.assign({ renderMode: "richText" }, option.tooltip);
     chart.setOption(Object.assign({ color: palette, textStyle: { fontFamily: "PingFang SC, Noto Sans CJK SC, Microsoft YaHei, sans-serif" } }, option));
     if (rows) {
       chart.on("click", function (params) {
@@ -80,7 +83,7 @@
   function pie(id, rows) {
     if (!rows || !rows.length) return empty(id);
     make(id, {
-      tooltip: { trigger: "item", formatter: function (p) { return p.name + "<br>" + fmt(p.value) + " 万元（" + p.percent + "%）"; } },
+      tooltip: { trigger: "item", formatter: function (p) { return p.name + "\n" + fmt(p.value) + " 万元（" + p.percent + "%）"; } },
       legend: { type: "scroll", bottom: 0, textStyle: { fontSize: 11 } },
       series: [{ type: "pie", radius: ["38%", "66%"], center: ["50%", "44%"], avoidLabelOverlap: true,
         itemStyle: { borderColor: "#fff", borderWidth: 2 },

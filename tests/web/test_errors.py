@@ -61,3 +61,35 @@ def test_api_not_found_is_json(client):
 
 def test_wrong_method_is_refused(client):
     assert client.get("/logout").status_code == 405
+
+
+@pytest.fixture
+def out_of_range_app(failing_app):
+    """A route whose query gets a number no INTEGER holds: PostgreSQL's real error (22003); on
+    SQLite, which has no such limit, the same error as psycopg raises it."""
+    import psycopg
+    from sqlalchemy import text
+    from sqlalchemy.exc import DataError
+
+    from marketplace.extensions import db
+
+    def huge():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT CAST(:n AS INTEGER)"), {"n": 99999999999})
+        raise DataError("SELECT CAST(...)", {}, psycopg.errors.NumericValueOutOfRange("integer out of range"))
+
+    failing_app.add_url_rule("/huge", "huge", huge)
+    failing_app.add_url_rule("/api/v1/huge", "api_huge", huge)
+    yield failing_app
+    with failing_app.app_context():  # this second app's own pool: close its connection
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_number_past_the_database_range_is_a_422_not_a_500(out_of_range_app):
+    client = out_of_range_app.test_client()
+    page = client.get("/huge")
+    assert page.status_code == 422 and "输入的数值超出范围" in page.get_data(as_text=True)
+    api = client.get("/api/v1/huge")
+    assert api.status_code == 422 and api.get_json()["error"]["code"] == "number_out_of_range"
+    assert client.get("/no-such-page").status_code == 404  # the session was rolled back and still works
