@@ -131,10 +131,23 @@ def _tab_counts(req: SearchRequest, result: SearchResult) -> dict[str, int]:
             counts[kind] = result.total
         else:
             query = req.to_query(
-                kind=kind, filters={}, sort=req.default_sort, page=1, per_page=1, facets=(), highlight=False
+                kind=kind,
+                filters={},
+                sort=req.default_sort,
+                page=1,
+                per_page=1,
+                facets=(),
+                highlight=False,
+                suggest=False,  # only the count is shown
             )
-            counts[kind] = _run(query).total
+            counts[kind] = _index().search(query).total  # the page's own search has just caught up
     return counts
+
+
+def _index():
+    from . import search as search_bridge  # the bridge imports the models; load it on first search
+
+    return search_bridge.get_index()
 
 
 def _chrome(req: SearchRequest) -> dict[str, Any]:

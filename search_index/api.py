@@ -39,6 +39,9 @@ class SearchQuery:
     per_page: int = 20
     facets: tuple[str, ...] = FACETS  # facets to count (those that apply to the kind)
     highlight: bool = True
+    # "did you mean" words and drop-a-term options; a query run only for its count (the search
+    # page's tab counts) turns them off: for a word found nowhere they cost a lexicon lookup
+    suggest: bool = True
 
 
 @dataclass

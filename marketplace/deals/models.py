@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,6 +28,10 @@ from ..core.taxonomy import (
 from ..core.timeutil import utcnow
 from ..extensions import db
 
+if TYPE_CHECKING:
+    from ..challenges.models import Challenge
+    from ..listings.models import Achievement, Demand
+
 Money = Numeric(16, 2)
 Rate = Numeric(6, 3)  # a percentage, e.g. 5.000 (%)
 
@@ -35,7 +39,10 @@ Rate = Numeric(6, 3)  # a percentage, e.g. 5.000 (%)
 class Deal(db.Model):
     __tablename__ = "deals"
     AUDIT_TYPE = "deal"
-    __table_args__ = (Index("ix_deals_stage_changed", "stage", "stage_changed_at"),)
+    __table_args__ = (
+        Index("ix_deals_stage_changed", "stage", "stage_changed_at"),
+        Index("ix_deals_created_at", "created_at"),  # the dashboard funnel counts deals opened in a period
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -68,6 +75,10 @@ class Deal(db.Model):
     )
     contract: Mapped[TechContract | None] = relationship(back_populates="deal", uselist=False)
     invoices: Mapped[list[Invoice]] = relationship(back_populates="deal", order_by="Invoice.id")
+    # Where it came from, for the deal page's 来源 (read-only: the ids above are what is written).
+    achievement: Mapped[Achievement | None] = relationship(viewonly=True)
+    demand: Mapped[Demand | None] = relationship(viewonly=True)
+    challenge: Mapped[Challenge | None] = relationship(viewonly=True)
 
     @property
     def stage_label(self) -> str:
@@ -136,7 +147,11 @@ class TechContract(db.Model):
 
     __tablename__ = "tech_contracts"
     AUDIT_TYPE = "tech_contract"
-    __table_args__ = (Index("ix_tech_contracts_status_registered", "status", "registered_at"),)
+    __table_args__ = (
+        Index("ix_tech_contracts_status_registered", "status", "registered_at"),
+        # MAX(updated_at) is part of the register's version (the statistics dashboard's cache key)
+        Index("ix_tech_contracts_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), unique=True)

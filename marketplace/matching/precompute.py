@@ -96,24 +96,43 @@ def invalidate(kind: str, object_id: int) -> None:
         return  # organisations: names do not change scores
     quiet = {"synchronize_session": False}
     with db.session.no_autoflush:  # the caller's pending rows (the outbox row) stay pending
-        db.session.execute(
+        marked = db.session.execute(
             update(MatchState)
             .where(MatchState.source_kind == kind, MatchState.source_id == object_id)
             .values(stale=2)
             .execution_options(**quiet)
-        )
+        ).rowcount
         if kind == "achievement":
             holders = select(MatchResult.source_id).where(
                 MatchResult.source_kind == "demand", MatchResult.target_id == object_id
             )
-            db.session.execute(
+            marked += db.session.execute(
                 update(MatchState)
                 .where(MatchState.source_kind == "demand", MatchState.source_id.in_(holders), MatchState.stale < 1)
                 .values(stale=1)
                 .execution_options(**quiet)
-            )
-    if has_request_context() and setting("MATCH_REFRESH_AFTER_REQUEST"):
-        _refresh_after_this_request()
+            ).rowcount
+        # A draft that was never published marks nothing and can enter no list: no refresh for it
+        # (the refresh's look for listings without a state reads every published listing, 0.14 s
+        # at 100,000 listings, after every draft saved).
+        if (
+            has_request_context()
+            and setting("MATCH_REFRESH_AFTER_REQUEST")
+            and (marked or _may_enter_lists(kind, object_id))
+        ):
+            _refresh_after_this_request()
+
+
+def _may_enter_lists(kind: str, object_id: int) -> bool:
+    """A change that marked no state still matters when the listing is public (it needs its own
+    list and may enter others) or is an achievement some stored list still names."""
+    listing = db.session.get(MODELS[kind], object_id)
+    if listing is not None and search.is_public(listing):
+        return True
+    if kind != "achievement":
+        return False
+    named = select(MatchResult.source_id).where(MatchResult.source_kind == "demand", MatchResult.target_id == object_id)
+    return db.session.scalar(named.limit(1)) is not None
 
 
 def _refresh_after_this_request() -> None:
