@@ -70,6 +70,8 @@ def test_the_board_shows_demands_with_their_candidates_scores_and_reasons(market
     assert "日照钢铁有限公司" in html and "未引荐" in html
     assert 'data-testid="introduce"' in html and 'name="csrf_token"' in html
     assert 'data-testid="nav-board"' in html
+    # One candidate each: the heading counts what is there, not "the top 3".
+    assert html.count("候选成果（1 项）") == 2 and "候选成果（前" not in html
 
 
 def test_filters_narrow_the_board(market, broker_client):

@@ -381,3 +381,12 @@ def test_a_member_opening_from_an_achievement_is_the_buyer(people, login_as, mak
 def test_officials_cannot_open_deals_and_unknown_sources_are_404(people, login_as):
     assert login_as(people["official"]).get("/deals/new").status_code == 403
     assert login_as(people["broker"]).get("/deals/new?introduction_id=999999").status_code == 404
+
+
+def test_the_deal_page_names_its_sources_by_title(people, login_as, make_achievement, make_demand):
+    achievement = make_achievement(owner=people["seller"], title="改性氧化铁精脱硫吸附剂")
+    demand = make_demand(owner=people["buyer"], title="高炉煤气超低排放改造")
+    deal = open_deal(people, achievement=achievement, demand=demand)
+    html = text_of(login_as(people["broker"]).get(f"/deals/{deal.id}"))
+    assert f'href="/achievements/{achievement.id}">科技成果：改性氧化铁精脱硫吸附剂</a>' in html
+    assert f'href="/demands/{demand.id}">技术需求：高炉煤气超低排放改造</a>' in html

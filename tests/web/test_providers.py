@@ -233,3 +233,14 @@ def test_api_request_flow_and_errors(api_client, people, offering):
     assert summary["average_rating"] == "5.0" and summary["rating_count"] == 1
     assert summary["completed_count"] == 1 and summary["responded_count"] == 1
     assert summary["average_response_hours"] == "0.0"
+
+
+def test_the_request_page_names_its_demand_by_title(app, people, offering):
+    mine = listings.create_listing("demand", people["client"], demand_data(title="港口起重机远程运维需求"))
+    db.session.commit()
+    requester = login(app.test_client(), people["client"])
+    data = {"subject": "运维专利检索", "description": "检索远程运维相关专利", "listing": f"demand:{mine.id}"}
+    assert requester.post(f"/services/offerings/{offering.id}/request", data=data).status_code == 302
+    req = db.session.scalars(select(ServiceRequest)).one()
+    html = page(requester, f"/services/requests/{req.id}")
+    assert f'href="/demands/{mine.id}">港口起重机远程运维需求</a>' in html
