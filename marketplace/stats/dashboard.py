@@ -3,14 +3,18 @@
 marketplace funnel read from the listings, inquiries, matching and deals tables.
 
 The register's figures (about 35 aggregate queries over every registered contract: 0.3 s at
-100,000 contracts on PostgreSQL) are kept per process for STATS_CACHE_SECONDS (default 60; 0 turns
-it off) under the selection *and* a version of the register read in one cheap query: a contract
+100,000 contracts on PostgreSQL) are kept for STATS_CACHE_SECONDS (default 60; 0 turns it off) —
+in Redis when REDIS_URL is set, so every worker and node shares one copy, else per process — under the selection *and* a version of the register read in one cheap query: a contract
 registered, amended, cancelled or linked to a deal, an amendment, or a broker added to or removed
 from a deal changes the version, so the next dashboard shows it at once; only a renamed broker
 or party waits for the time-out. The funnel (listings, inquiries, deals) is always counted live."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import pickle
 import threading
 import time as _time
 from collections import OrderedDict
@@ -153,7 +157,11 @@ def register_figures(f: Filters) -> dict[str, Any]:
     seconds = current_app.config.get("STATS_CACHE_SECONDS", 0)
     if not seconds:
         return _register_figures(f)
-    cache: _Cache = current_app.extensions.setdefault("stats_dashboard_cache", _Cache())
+    cache = current_app.extensions.get("stats_dashboard_cache")
+    if cache is None:
+        url = current_app.config.get("REDIS_URL")
+        cache = _RedisCache(url, current_app.config["SECRET_KEY"]) if url else _Cache()
+        cache = current_app.extensions.setdefault("stats_dashboard_cache", cache)
     key = (
         f,
         register_version(),
@@ -229,3 +237,48 @@ class _Cache:
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
+
+
+log = logging.getLogger(__name__)
+
+
+class _RedisCache:
+    """The same cache shared by every worker and node through Redis (REDIS_URL), entries expiring
+    after their time-out. Values are pickled and signed with SECRET_KEY (HMAC-SHA256), so an
+    entry someone else wrote into Redis is ignored, never unpickled. When Redis does not answer,
+    the page is computed as if nothing were cached (and kept in this process meanwhile): a cache
+    outage never breaks the dashboard."""
+
+    PREFIX = "kjtb:stats-dashboard:"
+
+    def __init__(self, url: str, secret: str) -> None:
+        import redis
+
+        self.errors = (redis.RedisError, OSError)
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.secret = secret.encode() if isinstance(secret, str) else bytes(secret)
+        self.local = _Cache()
+
+    def _name(self, key: Any) -> str:
+        return self.PREFIX + hashlib.sha256(repr(key).encode()).hexdigest()
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self.secret, payload, hashlib.sha256).digest()
+
+    def get(self, key: Any) -> Any:
+        try:
+            raw = self.client.get(self._name(key))
+        except self.errors as exc:
+            log.warning("stats cache: Redis unavailable (%s); using this process's cache", exc)
+            return self.local.get(key)
+        if raw is None or len(raw) < 32 or not hmac.compare_digest(raw[:32], self._mac(raw[32:])):
+            return None
+        return pickle.loads(raw[32:])  # signed by this deployment's SECRET_KEY (above)
+
+    def put(self, key: Any, value: Any, seconds: float) -> None:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self.client.set(self._name(key), self._mac(payload) + payload, px=max(1, int(seconds * 1000)))
+        except self.errors as exc:
+            log.warning("stats cache: Redis unavailable (%s); using this process's cache", exc)
+            self.local.put(key, value, seconds)

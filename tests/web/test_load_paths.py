@@ -3,13 +3,16 @@ the same thing, with a bounded number of queries.
 
 - the search page asks the database the same few questions however many hits it shows;
 - the home page lists the newest published listings first, with a fixed number of queries;
-- the statistics dashboard keeps its register figures per worker, yet shows a contract
+- the statistics dashboard keeps its register figures (per worker, or in Redis for all), yet shows a contract
   registered, changed or cancelled after it was drawn on the very next view;
 - an API token's last use is written once a minute, not on every call."""
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +25,8 @@ from marketplace.deals import contracts
 from marketplace.deals.models import TechContract
 from marketplace.extensions import db
 from tests.unit.test_stats_figures import contract
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 @contextmanager
@@ -157,6 +162,78 @@ def test_without_a_cache_setting_every_view_recomputes(app, official_client):
     with counted() as again:
         official_client.get("/stats/?year=2025")
     assert len(again) >= 30
+
+
+@pytest.fixture
+def shared_cache(app, monkeypatch):
+    """The dashboard cache in Redis (REDIS_URL), under a key prefix of this test's own."""
+    import redis
+
+    from marketplace.stats import dashboard
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Redis at {TEST_REDIS_URL}")
+        pytest.skip(f"NOTICE: no Redis at {TEST_REDIS_URL} — the shared dashboard cache is not tried")
+    prefix = f"kjtb-test:{uuid.uuid4().hex}:"
+    monkeypatch.setattr(dashboard._RedisCache, "PREFIX", prefix)
+    monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 60)
+    monkeypatch.setitem(app.config, "REDIS_URL", TEST_REDIS_URL)
+    app.extensions.pop("stats_dashboard_cache", None)
+    yield client, prefix
+    app.extensions.pop("stats_dashboard_cache", None)
+    for name in client.scan_iter(match=prefix + "*"):
+        client.delete(name)
+    client.close()
+
+
+def _another_worker(app) -> None:
+    """What a second gunicorn worker or node has: nothing cached in its own memory."""
+    app.extensions.pop("stats_dashboard_cache", None)
+
+
+def test_with_redis_every_worker_shares_the_dashboard_figures(app, official_client, shared_cache):
+    client, prefix = shared_cache
+    contract(datetime(2025, 3, 1, 2), "120000.00")
+    with counted() as first:
+        one = official_client.get("/stats/?year=2025").get_data(as_text=True)
+    assert len(first) >= 30 and len(list(client.scan_iter(match=prefix + "*"))) == 1
+    _another_worker(app)
+    with counted() as second:
+        two = official_client.get("/stats/?year=2025").get_data(as_text=True)
+    assert one == two and len(second) <= 12
+    contract(datetime(2025, 4, 1, 2), "30000.00")  # registered after both views: shown at once
+    _another_worker(app)
+    assert _output_2025(official_client) == Decimal("150000.00")
+
+
+def test_a_cache_entry_not_signed_by_this_deployment_is_ignored(app, official_client, shared_cache):
+    client, prefix = shared_cache
+    contract(datetime(2025, 3, 1, 2), "120000.00")
+    assert _output_2025(official_client) == Decimal("120000.00")
+    [name] = client.scan_iter(match=prefix + "*")
+    forged = pickle.dumps({"kpis": "forged"})
+    client.set(name, b"\0" * 32 + forged)  # a wrong signature: never unpickled
+    _another_worker(app)
+    with counted() as statements:
+        assert _output_2025(official_client) == Decimal("120000.00")
+    assert len(statements) >= 30  # recomputed
+
+
+def test_without_redis_the_dashboard_still_answers(app, official_client, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 60)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    app.extensions.pop("stats_dashboard_cache", None)
+    contract(datetime(2025, 3, 1, 2), "120000.00")
+    try:
+        assert _output_2025(official_client) == Decimal("120000.00")
+        assert _output_2025(official_client) == Decimal("120000.00")
+    finally:
+        app.extensions.pop("stats_dashboard_cache", None)
+    assert "stats cache: Redis unavailable" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------
