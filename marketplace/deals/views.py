@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.models import User
+from ..core.downloads import private_file
 from ..core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import CommissionKind, CommissionPayer, DealStage
 from ..core.timeutil import local_today, utcnow
@@ -333,10 +334,7 @@ def file(deal_id: int, event_id: int):
     path = upload_path(event.file_path)
     if not path.exists():
         raise NotFound("文件已不在存储中，请联系管理员")
-    response = send_file(path, mimetype=event.file_mime, as_attachment=True, download_name=event.file_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(path, event.file_mime, event.file_name)
 
 
 @bp.context_processor

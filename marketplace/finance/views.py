@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..core.actions import commit_or_flash as _act
+from ..core.downloads import private_file
 from ..core.errors import PermissionDenied, ValidationFailed
 from ..core.guards import roles_required
 from ..core.money import format_yuan
@@ -267,9 +268,7 @@ def download(application_id: int, attachment_id: int):
     path = upload_path(row.stored_name)
     if not path.exists():
         abort(404)
-    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.label)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file(path, row.content_type, row.label)
 
 
 @bp.post("/applications/<int:application_id>/repayments")

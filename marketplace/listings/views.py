@@ -6,12 +6,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..accounts.models import User
 from ..core import audit, policy
+from ..core.downloads import private_file
 from ..core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from ..core.money import MAX_AMOUNT
 from ..core.taxonomy import DemandType, IPType, ListingStatus, Maturity, TransferMode
@@ -439,16 +440,7 @@ def attachment(attachment_id: int):
         if not current_user.is_authenticated:
             return current_app.login_manager.unauthorized()
         raise
-    response = send_file(
-        services.upload_path(item.stored_name),
-        mimetype=item.content_type,
-        as_attachment=True,
-        download_name=item.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(services.upload_path(item.stored_name), item.content_type, item.filename)
 
 
 @bp.post("/attachments/<int:attachment_id>/delete")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..core.actions import commit_or_flash as _act
+from ..core.downloads import private_file
 from ..core.errors import Conflict, PermissionDenied, ValidationFailed
 from ..core.policy import is_admin
 from ..core.taxonomy import ServiceCategory
@@ -270,12 +271,7 @@ def message(request_id: int):
 def result_file(request_id: int):
     req = services.load_request(request_id, current_user)
     path = services.result_file(req, current_user)
-    response = send_file(
-        path, mimetype=req.result_file_mime, as_attachment=True, download_name=req.result_file_name, max_age=0
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(path, req.result_file_mime, req.result_file_name)
 
 
 @bp.context_processor

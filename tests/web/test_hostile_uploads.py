@@ -198,6 +198,7 @@ def _download(client, world, route: Route):
     response.close()
     assert response.status_code == 200, (url, response.status_code)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "private, no-store"  # a private file stays out of caches
     return response
 
 
