@@ -208,16 +208,7 @@ def _populate(n_demands: int, n_achievements: int) -> dict:
     rows = _read(data / "techmarket_51jishu" / "achievements.jsonl", n_achievements)
     papers = _read(data / "csl" / "csl_papers.jsonl", max(0, n_achievements - len(rows)) * 2)
     for i, row in enumerate(rows):
-        raw = {
-            "title": row["name"][:200],
-            "summary": row["description"] or row["name"],
-            "field": demo._field_for(row["tech_field_l1"], row["tech_field_l2"]) or "11",
-            "keywords": [row["tech_field_l2"]] if row.get("tech_field_l2") else [],
-            "maturity": row["maturity"],
-            "ip_type": row["ip_type"],
-            "transfer_modes": row["cooperation"] or ["其他"],
-            "price": row["price"],
-        }
+        raw = demo.achievement_from_51jishu(row)
         try:
             add(Achievement, clean_achievement(raw), sellers[i % len(sellers)], i)
             made["achievement"] += 1

@@ -207,6 +207,22 @@ def data_dir() -> Path:
     return Path(current_app.root_path).parent.parent / "shared" / "data"
 
 
+def achievement_from_51jishu(row: dict) -> dict:
+    """The achievement form's fields from one row of the 51jishu achievements (the demo, the
+    matching bench and the load-test world all read them this way)."""
+    return {
+        "title": row["name"][:200],
+        "summary": row["description"] or row["name"],
+        "field": _field_for(row["tech_field_l1"], row["tech_field_l2"]) or "11",
+        "keywords": [row["tech_field_l2"]] if row.get("tech_field_l2") else [],
+        "maturity": row["maturity"],
+        "ip_type": row["ip_type"],
+        "transfer_modes": row["cooperation"] or ["其他"],
+        "price": row["price"],
+        "application_scope": row.get("application_scope") or None,
+    }
+
+
 def _field_for(l1: str, l2: str) -> str | None:
     taxonomy = current_app.extensions["taxonomy"]
     top = FIELD_MAP.get(l1)
@@ -302,15 +318,7 @@ def load_demo(achievements: int | None, demands: int | None, papers: int | None,
         for i, row in enumerate(bar):
             owner = users[ACH_ORGS[i % len(ACH_ORGS)]]
             data = {
-                "title": row["name"][:200],
-                "summary": row["description"] or row["name"],
-                "field": _field_for(row["tech_field_l1"], row["tech_field_l2"]) or "11",
-                "keywords": [row["tech_field_l2"]] if row.get("tech_field_l2") else [],
-                "maturity": row["maturity"],
-                "ip_type": row["ip_type"],
-                "transfer_modes": row["cooperation"] or ["其他"],
-                "price": row["price"],
-                "application_scope": row.get("application_scope") or None,
+                **achievement_from_51jishu(row),
                 "contact_name": owner.name.split(" ")[-1],
                 "contact_phone": "0633-8000000",
             }

@@ -289,17 +289,7 @@ def achievement_templates(data: Path) -> list[tuple[str, dict]]:
         out.append(
             (
                 f"51jishu:{row['id']}",
-                {
-                    "title": row["name"][:200],
-                    "summary": row["description"] or row["name"],
-                    "field": demo._field_for(row["tech_field_l1"], row["tech_field_l2"]) or "11",
-                    "keywords": [row["tech_field_l2"]] if row.get("tech_field_l2") else [],
-                    "maturity": row["maturity"],
-                    "ip_type": row["ip_type"],
-                    "transfer_modes": row["cooperation"] or ["其他"],
-                    "price": row["price"],
-                    "application_scope": row.get("application_scope") or None,
-                },
+                demo.achievement_from_51jishu(row),
             )
         )
     for row in _jsonl(data / "csl" / "csl_papers.jsonl"):
