@@ -31,6 +31,7 @@ from ..extensions import db
 if TYPE_CHECKING:
     from ..challenges.models import Challenge
     from ..listings.models import Achievement, Demand
+    from ..matching.models import Introduction
 
 Money = Numeric(16, 2)
 Rate = Numeric(6, 3)  # a percentage, e.g. 5.000 (%)
@@ -79,6 +80,7 @@ class Deal(db.Model):
     achievement: Mapped[Achievement | None] = relationship(viewonly=True)
     demand: Mapped[Demand | None] = relationship(viewonly=True)
     challenge: Mapped[Challenge | None] = relationship(viewonly=True)
+    introduction: Mapped[Introduction | None] = relationship(viewonly=True)
 
     @property
     def stage_label(self) -> str:

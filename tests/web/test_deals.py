@@ -369,6 +369,9 @@ def test_opening_from_an_introduction_prefills_and_fixes_the_parties(people, log
         people["buyer_org"].id,
         intro.id,
     )
+    page = text_of(client.get(f"/deals/{deal.id}"))
+    assert "经纪人引荐：孙经纪 · " in page and f"经纪人引荐 #{intro.id}" not in page  # named, not numbered
+    assert "科技成果：改性氧化铁精脱硫吸附剂" in page and "技术需求：高炉煤气超低排放改造" in page
 
 
 def test_a_member_opening_from_an_achievement_is_the_buyer(people, login_as, make_achievement):
