@@ -886,20 +886,54 @@ def broker_deals(user: Any) -> list[DealRow]:
 class Column:
     stage: DealStage
     rows: list[DealRow]
+    count: int | None = None  # deals in the stage, when `rows` shows only the newest of them
+    sum_all: Decimal | None = None  # their expected value, likewise
 
     @property
     def total(self) -> Decimal:
+        if self.sum_all is not None:
+            return self.sum_all
         return sum((r.deal.expected_value or Decimal("0") for r in self.rows), Decimal("0"))
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) if self.count is None else self.count
+
+    @property
+    def hidden(self) -> int:
+        return self.size - len(self.rows)
 
     @property
     def stale_count(self) -> int:
         return sum(1 for r in self.rows if r.stale)
 
 
+# A broker's 完成 and 终止 columns grow without end (a busy broker has closed a thousand deals):
+# the board shows the newest of them, and the list behind the column has them all.
+CLOSED_SHOWN = 20
+
+
 def pipeline(user: Any) -> list[Column]:
-    """The broker's board: one column per stage (意向 … 完成, then 终止)."""
-    rows = broker_deals(user)
-    return [Column(stage, [r for r in rows if r.deal.stage == stage.value]) for stage in (*PIPELINE, S.TERMINATED)]
+    """The broker's board: one column per stage (意向 … 完成, then 终止); every open deal, the
+    newest CLOSED_SHOWN completed and terminated ones with the count and value of all."""
+    mine = select(DealBroker.deal_id).where(DealBroker.user_id == user.id)
+    open_rows = _rows(
+        select(Deal)
+        .where(Deal.id.in_(mine), Deal.stage.in_([st.value for st in OPEN_STAGES]))
+        .order_by(Deal.stage_changed_at)
+    )
+    columns = [Column(stage, [r for r in open_rows if r.deal.stage == stage.value]) for stage in OPEN_STAGES]
+    for stage in (S.COMPLETED, S.TERMINATED):
+        in_stage = (Deal.id.in_(mine), Deal.stage == stage.value)
+        count, value = db.session.execute(
+            select(func.count(Deal.id), func.coalesce(func.sum(Deal.expected_value), 0)).where(*in_stage)
+        ).one()
+        newest = (
+            select(Deal).where(*in_stage).order_by(Deal.stage_changed_at.desc(), Deal.id.desc()).limit(CLOSED_SHOWN)
+        )
+        rows = sorted(_rows(newest), key=lambda r: (r.deal.stage_changed_at, r.deal.id), reverse=True)
+        columns.append(Column(stage, rows, count=count, sum_all=Decimal(value)))
+    return columns
 
 
 def party_deals(user: Any) -> list[DealRow]:

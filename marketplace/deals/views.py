@@ -15,6 +15,7 @@ from ..core.downloads import private_file
 from ..core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import CommissionKind, CommissionPayer, DealStage
 from ..core.timeutil import local_today, utcnow
+from ..core.validators import parse_id
 from ..extensions import db
 from ..listings.services import paginate, upload_path
 from . import policy, services
@@ -57,6 +58,8 @@ def index():
     if services.can_see_all(user):
         return _all_deals()
     if policy.is_broker(user):
+        if request.args.get("stage") or request.args.get("q") or request.args.get("page"):
+            return _all_deals(broker=user)  # the list behind a column of the board: every deal
         columns = services.pipeline(user)
         return render_template(
             "deals/pipeline.html",
@@ -80,15 +83,16 @@ def index():
 _OPEN = {s.value for s in services.OPEN_STAGES}
 
 
-def _all_deals():
-    broker_id = request.args.get("broker", type=int)
+def _all_deals(broker=None):
+    """Everyone's deals (admins, officials), or — with `broker` — every deal of that broker."""
+    broker_id = broker.id if broker is not None else parse_id(request.args.get("broker"))
     f = services.DealFilter(
         stage=request.args.get("stage", "").strip(),
         broker_id=broker_id,
         q=request.args.get("q", "").strip()[:100],
     )
     page = paginate(services.all_deals_query(f), request.args.get("page", 1, type=int))
-    args = {k: v for k, v in {"stage": f.stage, "broker": broker_id, "q": f.q}.items() if v}
+    args = {k: v for k, v in {"stage": f.stage, "broker": None if broker else broker_id, "q": f.q}.items() if v}
     return render_template(
         "deals/all.html",
         page=page,
@@ -96,7 +100,8 @@ def _all_deals():
         f=f,
         args=args,
         stages=list(DealStage),
-        brokers=services.all_brokers(),
+        brokers=[] if broker else services.all_brokers(),
+        mine=broker is not None,
         stale_days=services.stale_days(),
     )
 

@@ -66,6 +66,36 @@ def card_stage(html: str, deal_id: int) -> str:
 # Lists
 
 
+def test_a_busy_brokers_closed_columns_show_the_newest_and_link_to_all(app, people, login_as):
+    done = []
+    for i in range(services.CLOSED_SHOWN + 5):
+        deal = open_deal(people, f"已完成项目{i:02d}", "10万")
+        deal.stage, deal.stage_changed_at = "completed", utcnow() - timedelta(days=100 - i)
+        done.append(deal)
+    stopped = open_deal(people, "已终止的项目", "999万")
+    services.change_stage(stopped, "terminated", people["broker"], "买方取消预算")
+    working = open_deal(people, "在办的项目", "50万")
+    other = services.open_deal(people["admin"], people["seller_org"], people["buyer_org"], "别人的已完成项目")
+    other.stage = "completed"
+    db.session.commit()
+    client = login_as(people["broker"])
+
+    html = text_of(client.get("/deals"))
+    completed = html[html.index('data-stage="completed"') :]
+    cards = re.findall(r'data-deal-id="(\d+)"', completed.split('data-testid="terminated"')[0])
+    newest = [d.id for d in reversed(done)][: services.CLOSED_SHOWN]
+    assert [int(c) for c in cards] == newest  # the newest 20, newest first
+    assert "仅显示最近 20 个 · 查看全部 25 个" in completed
+    assert "250 万元" in completed  # the column's value counts all 25 (10万 each), not the 20 shown
+    assert card_stage(html, working.id) == "intent" and "已终止 1 个项目" in html
+
+    listing = text_of(client.get("/deals?stage=completed"))
+    assert "我负责的项目" in listing and 'name="broker"' not in listing
+    assert listing.count('href="/deals/') >= 20 and "别人的已完成项目" not in listing
+    second = text_of(client.get("/deals?stage=completed&page=2"))
+    assert "已完成项目00" in second and "已完成项目24" not in second  # oldest on the second page
+
+
 def test_pipeline_board_shows_columns_values_days_and_stale_flags(app, people, login_as):
     fresh = open_deal(people, "新开的项目", "120万")
     talking = open_deal(people, "洽谈中的项目", "80万")
