@@ -523,9 +523,10 @@ def _resolve_refs(org: Organization, data: Mapping[str, Any], existing: set[tupl
         for raw in _id_list(data.get(name)):
             ref_id = None if isinstance(raw, bool) else parse_id(raw)
             if ref_id is None:
-                errors[name] = (
-                    f"{kind.label}编号“{raw}”须为整数" if parse_id(raw) is None else f"{kind.label} #{raw} 不存在"
-                )
+                digits = str(raw).strip()
+                whole = not isinstance(raw, bool) and digits.isascii() and digits.isdigit()
+                # a whole number past the database's range names nothing: 不存在, not 须为整数
+                errors[name] = f"{kind.label} #{raw} 不存在" if whole else f"{kind.label}编号“{raw}”须为整数"
                 break
             ok, label = _owned(kind, ref_id, org)
             if not ok:

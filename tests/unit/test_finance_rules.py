@@ -144,6 +144,15 @@ def test_another_organisations_contract_patent_or_listing_is_refused_and_nothing
     assert db.session.scalar(select(func.count(FinanceAttachment.id))) == 0
 
 
+def test_a_reference_that_is_not_an_id_says_which_way_it_is_wrong(bank, enterprise):
+    product = make_product(bank[1])
+    for value, reason in (("abc", "须为整数"), ("²", "须为整数"), (True, "须为整数"), ("99999999999", "不存在")):
+        with pytest.raises(ValidationFailed) as exc:
+            apply(enterprise, product, contract_ids=[value])
+        assert reason in exc.value.fields["contract_ids"], (value, exc.value.fields)
+        db.session.rollback()
+
+
 def test_own_contract_patent_listing_and_file_are_attached(bank, enterprise, make_user, make_demand):
     _org, member = bank
     product = make_product(member)
