@@ -621,8 +621,7 @@ class _TitleWords:
         self.lock = threading.Lock()
         self.gen: str | None = None
         self.segments: set[Any] = set()
-        self.words: set[str] = set()
-        self.keys: dict[str, set[str]] = {}
+        self.keys: dict[str, set[str]] = {}  # a word and each of its single deletions -> words
 
     def within_one(self, snap: _Snapshot, word: str) -> list[str]:
         with self.lock:
@@ -634,7 +633,7 @@ class _TitleWords:
 
     def _update(self, snap: _Snapshot) -> None:
         if snap.gen != self.gen:
-            self.gen, self.segments, self.words, self.keys = snap.gen, set(), set(), {}
+            self.gen, self.segments, self.keys = snap.gen, set(), {}
         for reader, _offset in snap.leaves:
             segment = reader.segment()
             sid = segment.segment_id() if segment is not None else id(reader)
@@ -643,8 +642,7 @@ class _TitleWords:
             if self.FIELD in reader.schema:
                 for tbytes in reader.lexicon(self.FIELD):
                     w = tbytes.decode("utf-8")
-                    if w not in self.words:
-                        self.words.add(w)
+                    if w not in self.keys.get(w, ()):  # not seen in an earlier segment
                         for key in _deletions(w) | {w}:
                             self.keys.setdefault(key, set()).add(w)
             self.segments.add(sid)

@@ -138,6 +138,4 @@ class PasswordResetToken(db.Model):
 
     user: Mapped[User] = relationship()
 
-    @staticmethod
-    def hash(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+    hash = ApiToken.hash  # the same SHA-256 of the plain token

@@ -449,11 +449,17 @@ RESET_LINK_EXPIRED = "重置链接已过期，或已被更新的申请、密码�
 def request_password_reset(email: str, requested_ip: str | None = None) -> str | None:
     """Mail a reset link to the account with this e-mail address, if there is an active one.
 
-    The caller answers the same whether or not a mail was written, so the form cannot be used to
+    An address that is not an e-mail address is a ValidationFailed on `email`; otherwise the
+    caller answers the same whether or not a mail was written, so the form cannot be used to
     find out who has an account. The link holds a random token; only its hash is stored. An
     earlier link of the same account stops working. Returns the plain token, or None when no
     mail was written."""
-    user = find_user(email or "") if len(email or "") <= 200 else None
+    email = (email or "").strip()
+    try:
+        validate_email_address(email)
+    except ValueError as exc:
+        raise ValidationFailed({"email": "请填写邮箱" if not email else str(exc)}) from None
+    user = find_user(email) if len(email) <= 200 else None
     if user is None or user.is_disabled:
         return None
     invalidate_reset_links(user)
@@ -487,7 +493,9 @@ def request_password_reset(email: str, requested_ip: str | None = None) -> str |
 
 def reset_link(plain: str) -> PasswordResetToken:
     """The reset token behind a link, if it can still be used; refusals say why, in Chinese."""
-    token = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == _reset_hash(plain)))
+    token = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == PasswordResetToken.hash(plain or ""))
+    )
     if token is None:
         raise NotFound(RESET_LINK_UNKNOWN)
     if token.used_at is not None:
@@ -513,11 +521,7 @@ def reset_password_with_link(plain: str, new: str, confirm: str, requested_ip: s
     now = utcnow()
     claimed = db.session.execute(
         update(PasswordResetToken)
-        .where(
-            PasswordResetToken.id == token.id,
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.expires_at > now,
-        )
+        .where(PasswordResetToken.id == token.id, *_usable(now))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -536,18 +540,15 @@ def invalidate_reset_links(user: User) -> None:
     now = utcnow()
     db.session.execute(
         update(PasswordResetToken)
-        .where(
-            PasswordResetToken.user_id == user.id,
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.expires_at > now,
-        )
+        .where(PasswordResetToken.user_id == user.id, *_usable(now))
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
-def _reset_hash(plain: str) -> str:
-    return PasswordResetToken.hash(plain or "")
+def _usable(now) -> tuple:
+    """A reset link that can still be used: not used, not expired."""
+    return PasswordResetToken.used_at.is_(None), PasswordResetToken.expires_at > now
 
 
 # ---------------------------------------------------------------------------------------------

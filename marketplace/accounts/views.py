@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from ..core import policy
 from ..core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from ..core.taxonomy import ListingStatus, MembershipStatus, OrgType, Role
-from ..core.validators import validate_email_address
 from ..extensions import db, limiter
 from ..listings import services as listings
 from . import services
@@ -171,11 +170,11 @@ def forgot_password():
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            validate_email_address(email)
-        except ValueError as exc:
-            errors["email"] = "请填写邮箱" if not email else str(exc)
-        else:
             services.request_password_reset(email, get_remote_address())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
             db.session.commit()
             # The same answer whether or not the address has an account.
             return redirect(url_for(".forgot_password", sent=1))
@@ -190,13 +189,14 @@ def forgot_password():
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password_with_link(token: str):
-    try:
-        services.reset_link(token)
-    except ServiceError as exc:
-        db.session.rollback()
-        return _private((render_template("accounts/reset_invalid.html", message=exc.message), exc.status))
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if request.method == "GET":
+        try:
+            services.reset_link(token)
+        except ServiceError as exc:
+            db.session.rollback()
+            return _private((render_template("accounts/reset_invalid.html", message=exc.message), exc.status))
+    else:  # the service checks the link itself (and spends it)
         try:
             services.reset_password_with_link(
                 token,
@@ -207,7 +207,7 @@ def reset_password_with_link(token: str):
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.fields
-        except ServiceError as exc:  # spent by a request that raced this one
+        except ServiceError as exc:  # unknown, used, expired, or spent by a request racing this one
             db.session.rollback()
             return _private((render_template("accounts/reset_invalid.html", message=exc.message), exc.status))
         else:

@@ -12,7 +12,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from ..core.errors import ServiceError, ValidationFailed
-from ..core.urls import MAX_ID
+from ..core.validators import INT_MAX
 from ..extensions import db
 
 
@@ -74,7 +74,7 @@ def out_of_range_ids(data: Any, problems: dict[str, str] | None = None) -> dict[
 
 
 def _beyond_ids(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and not -MAX_ID - 1 <= value <= MAX_ID
+    return isinstance(value, int) and not isinstance(value, bool) and not -INT_MAX - 1 <= value <= INT_MAX
 
 
 def committed(render: Callable[[], Any], status: int = 200, headers: dict[str, str] | None = None):

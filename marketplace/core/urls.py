@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**31 - 1  # PostgreSQL INTEGER (and so SERIAL) ends here; SQLite's is wider
+from .validators import INT_MAX as MAX_ID  # PostgreSQL INTEGER (and so SERIAL) ends there
 
 
 def digits_up_to(limit: int) -> str:

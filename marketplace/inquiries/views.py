@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,16 +13,10 @@ from ..core import policy
 from ..core.errors import ValidationFailed
 from ..extensions import db, limiter
 from ..listings import services as listings
+from ..security import user_or_address
 from . import services
 
 bp = Blueprint("inquiries", __name__)
-
-
-def _user_key() -> str:
-    """Limits count per user; anonymous callers (who are sent to log in) per address."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    return get_remote_address()
 
 
 def _new_thread_limit() -> str:
@@ -35,7 +28,7 @@ def _reply_limit() -> str:
 
 
 @bp.post("/achievements/<int:listing_id>/inquiries")
-@limiter.limit(_new_thread_limit, key_func=_user_key)
+@limiter.limit(_new_thread_limit, key_func=user_or_address)
 @login_required
 def ask(listing_id: int):
     achievement = listings.get_listing("achievement", listing_id)
@@ -51,7 +44,7 @@ def ask(listing_id: int):
 
 
 @bp.post("/demands/<int:listing_id>/offers")
-@limiter.limit(_new_thread_limit, key_func=_user_key)
+@limiter.limit(_new_thread_limit, key_func=user_or_address)
 @login_required
 def offer(listing_id: int):
     demand = listings.get_listing("demand", listing_id)
@@ -107,7 +100,7 @@ def _render_thread(inquiry, values: dict[str, str], errors: dict[str, str]) -> s
 
 
 @bp.post("/inbox/<int:inquiry_id>/reply")
-@limiter.limit(_reply_limit, key_func=_user_key)
+@limiter.limit(_reply_limit, key_func=user_or_address)
 @login_required
 def reply(inquiry_id: int):
     inquiry = services.load_thread(inquiry_id, current_user)

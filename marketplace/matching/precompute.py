@@ -103,9 +103,7 @@ def invalidate(kind: str, object_id: int) -> None:
             .execution_options(**quiet)
         ).rowcount
         if kind == "achievement":
-            holders = select(MatchResult.source_id).where(
-                MatchResult.source_kind == "demand", MatchResult.target_id == object_id
-            )
+            holders = _lists_naming(object_id)
             marked += db.session.execute(
                 update(MatchState)
                 .where(MatchState.source_kind == "demand", MatchState.source_id.in_(holders), MatchState.stale < 1)
@@ -131,8 +129,14 @@ def _may_enter_lists(kind: str, object_id: int) -> bool:
         return True
     if kind != "achievement":
         return False
-    named = select(MatchResult.source_id).where(MatchResult.source_kind == "demand", MatchResult.target_id == object_id)
-    return db.session.scalar(named.limit(1)) is not None
+    return db.session.scalar(_lists_naming(object_id).limit(1)) is not None
+
+
+def _lists_naming(achievement_id: int):
+    """The demands whose stored recommendation list names this achievement."""
+    return select(MatchResult.source_id).where(
+        MatchResult.source_kind == "demand", MatchResult.target_id == achievement_id
+    )
 
 
 def _refresh_after_this_request() -> None:
