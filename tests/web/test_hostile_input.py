@@ -82,41 +82,57 @@ def follow(client, response, where: str) -> None:
 # Forms
 
 
+def forms_on_pages(app, client, ids: dict, methods: tuple[str, ...] = ("POST",)):
+    """(page url, method, action, endpoint, form) for every form on every access-matrix page this
+    client can open (forms that end its session left out)."""
+    for template in PAGES:
+        url = template.format(**ids)
+        page = client.get(url)
+        page.close()
+        if page.status_code != 200 or "html" not in page.content_type:
+            continue
+        html = page.get_data(as_text=True)
+        for method in methods:
+            for form in (post_forms if method == "POST" else get_forms)(html):
+                action = form.action or url
+                endpoint = endpoint_of(app, action, method)
+                if endpoint is not None and endpoint not in SESSION_ENDERS:
+                    yield url, method, action, endpoint, form
+
+
+def submit(client, method: str, action: str, form, data: list[tuple[str, str]]):
+    """Send the form's values as a browser would (query string for GET, multipart when it says so)."""
+    if method == "GET":
+        response = client.get(action, query_string=data)
+    else:
+        kwargs = {"content_type": "multipart/form-data"} if form.multipart else {}
+        response = client.post(action, data=MultiDict(data), **kwargs)
+    response.close()
+    return response
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_text_field_of_every_form_takes_hostile_input(app, world, role):
     client = login(own_session_client(app), world.users[role])
     attacked: set[tuple[str, str]] = set()
     posts = 0
     statuses: Counter[int] = Counter()
-    for template in PAGES:
-        url = template.format(**world.ids)
-        page = client.get(url)
-        page.close()
-        if page.status_code != 200 or "html" not in page.content_type:
-            continue
-        for form in post_forms(page.get_data(as_text=True)):
-            action = form.action or url
-            endpoint = endpoint_of(app, action)
-            if endpoint is None or endpoint in SESSION_ENDERS:
+    for url, method, action, endpoint, form in forms_on_pages(app, client, world.ids):
+        for name in form.text_fields:
+            if (endpoint, name) in attacked:
                 continue
-            for name in form.text_fields:
-                if (endpoint, name) in attacked:
-                    continue
-                attacked.add((endpoint, name))
-                for label, payload in PAYLOADS.items():
-                    where = f"{role} POST {action} [{name}={label}] (form on {url})"
-                    data = form.with_value(name, payload)
-                    kwargs = {"content_type": "multipart/form-data"} if form.multipart else {}
-                    response = client.post(action, data=MultiDict(data), **kwargs)
-                    response.close()
-                    assert_answer_is_sane(response, where)
-                    follow(client, response, where)
-                    posts += 1
-                    statuses[response.status_code] += 1
-            again = client.get(url)
-            again.close()
-            if again.status_code < 500:
-                assert_answer_is_sane(again, f"{role} GET {url} after attacking {action}")
+            attacked.add((endpoint, name))
+            for label, payload in PAYLOADS.items():
+                where = f"{role} POST {action} [{name}={label}] (form on {url})"
+                response = submit(client, method, action, form, form.with_value(name, payload))
+                assert_answer_is_sane(response, where)
+                follow(client, response, where)
+                posts += 1
+                statuses[response.status_code] += 1
+        again = client.get(url)
+        again.close()
+        if again.status_code < 500:
+            assert_answer_is_sane(again, f"{role} GET {url} after attacking {action}")
     assert stored_controls() == []
     assert posts >= 6 * 5, f"{role}: only {posts} hostile posts — did the pages lose their forms?"
     print(f"{role}: {len(attacked)} form fields × {len(PAYLOADS)} payloads = {posts} posts; {dict(statuses)}")
@@ -137,33 +153,15 @@ def test_every_field_and_filter_takes_numbers_that_are_not_ids(app, world, role)
     client = login(own_session_client(app), world.users[role])
     attacked: set[tuple[str, str, str]] = set()
     requests = 0
-    for template in PAGES:
-        url = template.format(**world.ids)
-        page = client.get(url)
-        page.close()
-        if page.status_code != 200 or "html" not in page.content_type:
-            continue
-        html = page.get_data(as_text=True)
-        for method, forms in (("POST", post_forms(html)), ("GET", get_forms(html))):
-            for form in forms:
-                action = form.action or url
-                endpoint = endpoint_of(app, action, method)
-                if endpoint is None or endpoint in SESSION_ENDERS:
-                    continue
-                for name in form.field_names:
-                    if (method, endpoint, name) in attacked:
-                        continue
-                    attacked.add((method, endpoint, name))
-                    for label, value in NOT_IDS.items():
-                        where = f"{role} {method} {action} [{name}={label}] (form on {url})"
-                        if method == "GET":
-                            response = client.get(action, query_string=_with(form, name, value))
-                        else:
-                            kwargs = {"content_type": "multipart/form-data"} if form.multipart else {}
-                            response = client.post(action, data=MultiDict(_with(form, name, value)), **kwargs)
-                        response.close()
-                        assert_answer_is_sane(response, where)
-                        requests += 1
+    for url, method, action, endpoint, form in forms_on_pages(app, client, world.ids, ("POST", "GET")):
+        for name in form.field_names:
+            if (method, endpoint, name) in attacked:
+                continue
+            attacked.add((method, endpoint, name))
+            for label, value in NOT_IDS.items():
+                where = f"{role} {method} {action} [{name}={label}] (form on {url})"
+                assert_answer_is_sane(submit(client, method, action, form, _with(form, name, value)), where)
+                requests += 1
     assert any(method == "GET" for method, _, _ in attacked), "no list filter was found to attack"
     assert requests >= 4 * 10, f"{role}: only {requests} requests — did the pages lose their forms?"
     print(f"{role}: {len(attacked)} fields and filters × {len(NOT_IDS)} numbers = {requests} requests")
