@@ -229,7 +229,9 @@ def register_errorhandlers(app: Flask) -> None:
     from .health.errors import MESSAGE, RETRY_AFTER_SECONDS, forget_connection, is_connection_failure
 
     @app.errorhandler(DBAPIError)
-    def database_unreachable(exc: DBAPIError):
+    def database_error(exc: DBAPIError):
+        """A number out of range is the caller's input (422); a lost connection is a 503; anything
+        else stays the 500 it was."""
         if _number_out_of_range(exc):
             # A number no column can hold reached a query (an id typed past INTEGER that no
             # validator caught): nothing can match it and nothing was written — a 422, not a 500.
