@@ -82,6 +82,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const key = `${titleText}\n${text}\n${keywords.value}`;
     if (text.length < 10 || text.length > MAX_CHARS || key === lastSent) return;
     lastSent = key;
+    form.dataset.suggestState = "pending"; // lets tests (and styles) know a panel may still appear
     if (controller) controller.abort();
     controller = new AbortController();
     try {
@@ -93,8 +94,11 @@ document.addEventListener("DOMContentLoaded", () => {
         body: JSON.stringify({ text, title: titleText, kind, keywords: current() }),
       });
       if (response.ok) render(await response.json());
+      form.dataset.suggestState = "done";
     } catch (error) {
-      if (error.name !== "AbortError") panel.hidden = true; // suggestions are optional: fail quietly
+      if (error.name === "AbortError") return; // a newer request is on its way
+      panel.hidden = true; // suggestions are optional: fail quietly
+      form.dataset.suggestState = "done";
     }
   };
 

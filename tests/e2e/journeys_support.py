@@ -95,6 +95,18 @@ def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def suggestions_settled(page: Page) -> None:
+    """Wait until the listing form's keyword/field suggestions have come back.
+
+    The panel appears above the submit button about a second after the text was typed; a
+    click at that moment lands on the shifted layout and submits nothing. A person sees the
+    panel arrive before reaching the button; the test waits for it the same way.
+    """
+    from playwright.sync_api import expect
+
+    expect(page.locator("form[data-suggest-url]")).to_have_attribute("data-suggest-state", "done")
+
+
 def open_services_menu(page: Page, item: str) -> None:
     """科技服务 in the navbar is a dropdown: open it, then click the item."""
     page.get_by_test_id("nav-services").click()

@@ -38,6 +38,7 @@ from tests.e2e.journeys_support import (
     log_in,
     official_world,
     open_services_menu,
+    suggestions_settled,
     university_world,
     visitor_world,
 )
@@ -166,6 +167,7 @@ def test_university_publishes_an_achievement_builds_its_team_and_requests_an_eva
     page.get_by_label("参考价格").fill("80万")
     page.get_by_label("联系人").fill("陈研究员")
     page.get_by_label("联系电话").fill("0633-8778899")
+    suggestions_settled(page)
     camera.shoot(page, "form")
 
     # 3. Saved and submitted: the page says it waits for the platform's review.
@@ -238,6 +240,7 @@ def test_enterprise_posts_a_demand_searches_asks_requests_a_service_and_applies_
     )
     page.get_by_label("预算").fill("100-300万")
     page.get_by_label("有效期至").fill((local_today() + timedelta(days=180)).isoformat())
+    suggestions_settled(page)
     page.get_by_role("button", name="保存并提交审核").click()
     expect(page.locator("h1")).to_have_text(DEMAND_TITLE)
     expect(page.get_by_test_id("status-notice")).to_contain_text("待审核")

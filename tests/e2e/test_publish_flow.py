@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 from marketplace.accounts import services as accounts
 from marketplace.extensions import db
 from tests.conftest import PASSWORD
+from tests.e2e.journeys_support import suggestions_settled
 
 TITLE = "深远海养殖网箱智能投喂系统"
 
@@ -56,6 +57,7 @@ def test_register_verify_publish_and_find(live_server, new_page):
     user.fill("[name=patent_numbers]", "ZL201720001285.X")
     user.check("#f-transfer_modes-license")
     user.fill("[name=price]", "80万")
+    suggestions_settled(user)
     user.get_by_role("button", name="保存并提交审核").click()
     expect(user.locator("body")).to_contain_text("待审核")
 
